@@ -1,0 +1,40 @@
+# Thin wrapper over CMake (as neovim does): `make demo` and `make test` are
+# the two commands README.md shows. Each installs missing Debian packages,
+# configures and builds before doing its job.
+BUILD     ?= build
+BUILDTYPE ?= RelWithDebInfo
+JOBS      ?= $(shell nproc)
+CMAKEFLAGS ?=
+ifeq ($(CI),true)
+CMAKEFLAGS += -DNEGSIM_WERROR=ON
+endif
+
+.PHONY: all deps build demo test sanitize valgrind clean
+
+all: build
+
+deps:
+	@sh scripts/install-deps.sh
+
+$(BUILD)/CMakeCache.txt: | deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILDTYPE) $(CMAKEFLAGS)
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+demo: build
+	$(BUILD)/negsim run sweeps/demo.yaml -o results/demo.h5 --force
+	@echo "negsim: results in results/demo.h5 (h5dump -H results/demo.h5; negsim show results/demo.h5 --job 0)"
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# The sanitizer build lives in its own folder so it never mixes with build/.
+sanitize:
+	$(MAKE) test BUILD=build-asan BUILDTYPE=Debug CMAKEFLAGS=-DNEGSIM_SANITIZE=ON
+
+valgrind: build
+	cd $(BUILD) && ctest -T memcheck -R '^test_' --output-on-failure
+
+clean:
+	rm -rf $(BUILD) build-asan
