@@ -1,2 +1,352 @@
-/* placeholder: the CLI lands in the next commit */
-int main(void) { return 0; }
+/*
+ * main.c - the negsim command line: parses arguments, dispatches to the
+ * commands (run, validate, plan, show, export), prints results on stdout
+ * and errors on stderr, and maps statuses to exit codes (0 ok, 1 failure,
+ * 2 bad usage or input, 130 interrupted). The only place that exits.
+ */
+#include <getopt.h>
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_version.h>
+#include <hdf5.h>
+#include <jansson.h>
+#include <libfyaml.h>
+#include <omp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ns_config.h"
+#include "ns_plan.h"
+#include "ns_results.h"
+#include "ns_runner.h"
+#include "ns_spec.h"
+
+static const char *prog = "negsim";
+
+static const char usage_main[] =
+    "Usage: negsim COMMAND [OPTION]... [ARG]...\n"
+    "Run and record batches of buyer/seller negotiation simulations.\n"
+    "\n"
+    "Commands:\n"
+    "  run SPEC        run a sweep and record it in an HDF5 results file\n"
+    "  validate SPEC   check a sweep spec and its scenarios and catalogues\n"
+    "  plan SPEC       show the job grid, run time and output size estimates\n"
+    "  show FILE       print one negotiation from a results file\n"
+    "  export FILE     write a results file's tables as CSV\n"
+    "\n"
+    "Options:\n"
+    "  -h, --help      display this help and exit\n"
+    "  -V, --version   output version information and exit\n"
+    "\n"
+    "Run 'negsim COMMAND --help' for a command's options.\n"
+    "Exit status: 0 success, 1 failure, 2 invalid usage or input,\n"
+    "130 interrupted (what finished is saved; --resume continues).\n";
+
+static const char usage_run[] =
+    "Usage: negsim run SPEC [OPTION]...\n"
+    "Run every job of the sweep SPEC and record it in one HDF5 file.\n"
+    "\n"
+    "  -o, --output FILE   results file (default: the spec's output.file)\n"
+    "  -j, --threads N     worker threads (default: all cores)\n"
+    "      --resume        continue an unfinished run of the same spec\n"
+    "      --force         replace an existing results file\n"
+    "      --limit N       run at most N jobs now (--resume continues)\n"
+    "  -q, --quiet         no progress output\n"
+    "  -h, --help          display this help and exit\n"
+    "\n"
+    "Progress goes to stderr, the summary to stdout. Ctrl-C stops cleanly:\n"
+    "finished jobs are saved and 'negsim run SPEC --resume' continues.\n";
+
+static const char usage_validate[] =
+    "Usage: negsim validate SPEC\n"
+    "Check SPEC, its scenarios and the catalogues without running anything.\n"
+    "Errors are reported as FILE:LINE:COLUMN: message (exit status 2);\n"
+    "warnings (such as a scenario with an empty ZOPA) do not fail.\n"
+    "\n"
+    "  -h, --help          display this help and exit\n";
+
+static const char usage_plan[] =
+    "Usage: negsim plan SPEC [OPTION]...\n"
+    "Show the job grid of SPEC with run time and output size estimates,\n"
+    "measured on a small sample of its jobs run in memory.\n"
+    "\n"
+    "  -j, --threads N     threads to estimate for (default: all cores)\n"
+    "  -s, --sample N      jobs to sample (default 2000; 0: no estimates)\n"
+    "  -h, --help          display this help and exit\n";
+
+static const char usage_show[] =
+    "Usage: negsim show FILE --job ID\n"
+    "Print negotiation ID of a results file as a transcript with offers and\n"
+    "utilities.\n"
+    "\n"
+    "  -J, --job ID        the job id (as in the jobs table)\n"
+    "  -h, --help          display this help and exit\n";
+
+static const char usage_export[] =
+    "Usage: negsim export FILE --csv DIR\n"
+    "Write the jobs, outcomes, rounds and transcripts tables of FILE as CSV\n"
+    "files in DIR (created if needed).\n"
+    "\n"
+    "  -c, --csv DIR       output folder\n"
+    "  -h, --help          display this help and exit\n";
+
+__attribute__((format(printf, 2, 3)))
+static int usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: ", prog);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry 'negsim %s%s--help' for more information.\n", cmd ? cmd : "",
+            cmd ? " " : "");
+    return 2;
+}
+
+static int fail(ns_status st, const ns_error *err)
+{
+    fprintf(stderr, "%s: %s\n", prog, err->msg[0] ? err->msg : ns_status_str(st));
+    return ns_status_exit_code(st);
+}
+
+static int parse_u64(const char *s, unsigned long long *out)
+{
+    char *end;
+    if (!s || !*s || *s == '-')
+        return 0;
+    *out = strtoull(s, &end, 10);
+    return *end == '\0';
+}
+
+static void print_version(void)
+{
+    unsigned maj, min, rel;
+    H5get_libversion(&maj, &min, &rel);
+    printf("negsim %s\n", NS_VERSION);
+    printf("HDF5 %u.%u.%u, GSL %s, libfyaml %s, jansson %s, OpenMP %d\n", maj, min, rel,
+           GSL_VERSION, fy_library_version(), JANSSON_VERSION, _OPENMP);
+    printf("License: MIT. There is NO WARRANTY, to the extent permitted by law.\n");
+}
+
+/* Parses options shared by all commands; returns -1 to continue, or an exit
+ * code. `positional` receives the one expected argument. */
+typedef struct cmd_args {
+    const char *positional;
+    const char *output, *csv;
+    unsigned long long threads, limit, job, sample;
+    int resume, force, quiet, have_job, have_sample;
+} cmd_args;
+
+enum { OPT_RESUME = 256, OPT_FORCE, OPT_LIMIT };
+
+static int parse_args(const char *cmd, const char *usage, const char *shortopts,
+                      const struct option *longopts, int argc, char **argv,
+                      cmd_args *a)
+{
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+        switch (c) {
+        case 'h': fputs(usage, stdout); return 0;
+        case 'o': a->output = optarg; break;
+        case 'c': a->csv = optarg; break;
+        case 'q': a->quiet = 1; break;
+        case OPT_RESUME: a->resume = 1; break;
+        case OPT_FORCE: a->force = 1; break;
+        case 'j':
+            if (!parse_u64(optarg, &a->threads) || a->threads < 1 || a->threads > 4096)
+                return usage_error(cmd, "invalid thread count '%s'", optarg);
+            break;
+        case OPT_LIMIT:
+            if (!parse_u64(optarg, &a->limit) || a->limit < 1)
+                return usage_error(cmd, "invalid --limit '%s' (expected a positive number)", optarg);
+            break;
+        case 'J':
+            if (!parse_u64(optarg, &a->job))
+                return usage_error(cmd, "invalid job id '%s'", optarg);
+            a->have_job = 1;
+            break;
+        case 's':
+            if (!parse_u64(optarg, &a->sample))
+                return usage_error(cmd, "invalid sample size '%s'", optarg);
+            a->have_sample = 1;
+            break;
+        case '?':
+        default:
+            if (optopt)
+                return usage_error(cmd, "invalid or incomplete option -- '%c'", optopt);
+            return usage_error(cmd, "unrecognized option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind >= argc)
+        return usage_error(cmd, "missing %s argument",
+                           strcmp(cmd, "show") && strcmp(cmd, "export") ? "SPEC" : "FILE");
+    if (optind + 1 < argc)
+        return usage_error(cmd, "unexpected argument '%s'", argv[optind + 1]);
+    a->positional = argv[optind];
+    return -1;
+}
+
+static int load_spec(const char *path, ns_spec **spec)
+{
+    ns_error err = {0};
+    ns_status st = ns_spec_load(path, NULL, spec, &err);
+    if (st)
+        return fail(st, &err);
+    const char *w = ns_spec_warnings(*spec);
+    if (w && *w)
+        fprintf(stderr, "%s", w);
+    return -1;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"output", required_argument, NULL, 'o'}, {"threads", required_argument, NULL, 'j'},
+        {"resume", no_argument, NULL, OPT_RESUME}, {"force", no_argument, NULL, OPT_FORCE},
+        {"limit", required_argument, NULL, OPT_LIMIT}, {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    cmd_args a = {0};
+    int rc = parse_args("run", usage_run, "+o:j:qh", longopts, argc, argv, &a);
+    if (rc >= 0)
+        return rc;
+    if (a.resume && a.force)
+        return usage_error("run", "%s", "--resume and --force exclude each other");
+    ns_spec *spec = NULL;
+    if ((rc = load_spec(a.positional, &spec)) >= 0)
+        return rc;
+    ns_run_options opt = {.output = a.output, .threads = (int)a.threads, .resume = a.resume,
+                          .force = a.force, .limit = a.limit, .quiet = a.quiet};
+    ns_run_summary sum;
+    ns_error err = {0};
+    ns_status st = ns_run(spec, &opt, &sum, &err);
+    if (sum.already_complete) {
+        fprintf(stderr, "%s: %s is already complete (%llu jobs); nothing to do\n", prog,
+                sum.output, (unsigned long long)sum.jobs_before);
+    } else if (st == NS_OK || st == NS_ERR_INTERRUPTED) {
+        uint64_t all = sum.jobs_before + sum.jobs;
+        printf("results:     %s (%s)\n", sum.output,
+               sum.complete ? "complete" : "incomplete: --resume continues");
+        printf("jobs:        %llu this run, %llu of %llu in the file\n",
+               (unsigned long long)sum.jobs, (unsigned long long)all,
+               (unsigned long long)sum.jobs_planned);
+        if (all) {
+            printf("deals:       %llu (%.1f%%)\n", (unsigned long long)sum.deals,
+                   100.0 * (double)sum.deals / (double)all);
+            printf("walk-aways:  %llu (%.1f%%)\n", (unsigned long long)sum.walkaways,
+                   100.0 * (double)sum.walkaways / (double)all);
+            printf("impasses:    %llu (%.1f%%)\n", (unsigned long long)sum.impasses,
+                   100.0 * (double)sum.impasses / (double)all);
+            printf("mean rounds: %.2f\n", sum.mean_rounds);
+        }
+        printf("wall time:   %.2f s with %d thread%s (%.0f jobs/s)\n", sum.wall_seconds,
+               sum.threads, sum.threads == 1 ? "" : "s",
+               sum.wall_seconds > 0 ? (double)sum.jobs / sum.wall_seconds : 0.0);
+    }
+    ns_spec_free(spec);
+    return st ? fail(st, &err) : 0;
+}
+
+static int cmd_validate(int argc, char **argv)
+{
+    static const struct option longopts[] = {{"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    cmd_args a = {0};
+    int rc = parse_args("validate", usage_validate, "+h", longopts, argc, argv, &a);
+    if (rc >= 0)
+        return rc;
+    ns_spec *spec = NULL;
+    if ((rc = load_spec(a.positional, &spec)) >= 0)
+        return rc;
+    printf("%s: ok: %llu jobs (grid %llu) over %d axes, %d scenario%s\n", a.positional,
+           (unsigned long long)ns_spec_job_count(spec),
+           (unsigned long long)ns_spec_grid_size(spec), ns_spec_axis_count(spec),
+           ns_spec_scenario_count(spec), ns_spec_scenario_count(spec) == 1 ? "" : "s");
+    ns_spec_free(spec);
+    return 0;
+}
+
+static int cmd_plan(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"threads", required_argument, NULL, 'j'}, {"sample", required_argument, NULL, 's'},
+        {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    cmd_args a = {0};
+    int rc = parse_args("plan", usage_plan, "+j:s:h", longopts, argc, argv, &a);
+    if (rc >= 0)
+        return rc;
+    ns_spec *spec = NULL;
+    if ((rc = load_spec(a.positional, &spec)) >= 0)
+        return rc;
+    ns_plan_estimate est;
+    ns_error err = {0};
+    ns_status st = ns_plan_estimate_run(spec, a.have_sample ? a.sample : 2000, &est, &err);
+    if (!st)
+        ns_plan_print(spec, &est, a.threads ? (int)a.threads : omp_get_max_threads(), stdout);
+    ns_spec_free(spec);
+    return st ? fail(st, &err) : 0;
+}
+
+static int cmd_show(int argc, char **argv)
+{
+    static const struct option longopts[] = {{"job", required_argument, NULL, 'J'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    cmd_args a = {0};
+    int rc = parse_args("show", usage_show, "+J:h", longopts, argc, argv, &a);
+    if (rc >= 0)
+        return rc;
+    if (!a.have_job)
+        return usage_error("show", "%s", "missing --job ID");
+    ns_error err = {0};
+    ns_status st = ns_results_show_job(a.positional, a.job, stdout, &err);
+    return st ? fail(st, &err) : 0;
+}
+
+static int cmd_export(int argc, char **argv)
+{
+    static const struct option longopts[] = {{"csv", required_argument, NULL, 'c'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    cmd_args a = {0};
+    int rc = parse_args("export", usage_export, "+c:h", longopts, argc, argv, &a);
+    if (rc >= 0)
+        return rc;
+    if (!a.csv)
+        return usage_error("export", "%s", "missing --csv DIR");
+    ns_error err = {0};
+    ns_status st = ns_results_export_csv(a.positional, a.csv, &err);
+    if (!st)
+        printf("%s: tables written to %s/\n", a.positional, a.csv);
+    return st ? fail(st, &err) : 0;
+}
+
+int main(int argc, char **argv)
+{
+    /* GSL's default handler aborts the process; negsim checks return codes. */
+    gsl_set_error_handler_off();
+    if (argc < 2)
+        return usage_error(NULL, "%s", "missing command");
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help")) {
+        fputs(usage_main, stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {
+        print_version();
+        return 0;
+    }
+    static const struct {
+        const char *name;
+        int (*fn)(int, char **);
+    } cmds[] = {{"run", cmd_run}, {"validate", cmd_validate}, {"plan", cmd_plan},
+                {"show", cmd_show}, {"export", cmd_export}};
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+        if (!strcmp(cmd, cmds[i].name))
+            return cmds[i].fn(argc - 1, argv + 1);
+    if (cmd[0] == '-')
+        return usage_error(NULL, "unrecognized option '%s'", cmd);
+    return usage_error(NULL, "unknown command '%s'", cmd);
+}

@@ -125,9 +125,41 @@ struct fy_node *ns_yaml_root(const ns_yaml *y) { return fy_document_root(y->doc)
 const char *ns_yaml_path(const ns_yaml *y) { return y->path; }
 const char *ns_yaml_text(const ns_yaml *y) { return y->text; }
 
+/* libfyaml 0.7 keeps positions on tokens, not on nodes: a scalar has its
+ * token; a collection is located at its first item, and an empty one at
+ * the key that names it in its parent mapping. */
+static const struct fy_mark *node_mark(struct fy_node *n, int depth)
+{
+    if (!n || depth > 64)
+        return NULL;
+    if (fy_node_is_scalar(n)) {
+        struct fy_token *t = fy_node_get_scalar_token(n);
+        return t ? fy_token_start_mark(t) : NULL;
+    }
+    void *it = NULL;
+    if (fy_node_is_mapping(n)) {
+        struct fy_node_pair *p = fy_node_mapping_iterate(n, &it);
+        if (p)
+            return node_mark(fy_node_pair_key(p), depth + 1);
+    } else if (fy_node_is_sequence(n)) {
+        struct fy_node *first = fy_node_sequence_iterate(n, &it);
+        if (first)
+            return node_mark(first, depth + 1);
+    }
+    struct fy_node *parent = fy_node_get_parent(n);
+    if (parent && fy_node_is_mapping(parent)) {
+        struct fy_node_pair *p;
+        it = NULL;
+        while ((p = fy_node_mapping_iterate(parent, &it)) != NULL)
+            if (fy_node_pair_value(p) == n)
+                return node_mark(fy_node_pair_key(p), depth + 1);
+    }
+    return parent ? node_mark(parent, depth + 1) : NULL;
+}
+
 void ns_yaml_where(struct fy_node *n, int *line, int *col)
 {
-    const struct fy_mark *m = n ? fy_node_get_start_mark(n) : NULL;
+    const struct fy_mark *m = node_mark(n, 0);
     *line = m ? m->line + 1 : 0;
     *col = m ? m->column + 1 : 0;
 }

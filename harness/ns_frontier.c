@@ -1,0 +1,329 @@
+/*
+ * ns_frontier.c - the Pareto frontier of a scenario, built issue by issue,
+ * and its Nash and Kalai-Smorodinsky points (definitions: ns_frontier.h).
+ *
+ * How: each issue is discretised over its ZOPA into "points", each with
+ * the weighted utility it adds for either side. Level i holds the Pareto
+ * set of partial outcomes over issues 0..i; level i+1 is every level-i
+ * survivor combined with every point of issue i+1, pruned again. Because
+ * utilities are additive, a partial outcome dominated on issues 0..i stays
+ * dominated whatever the remaining issues add, so pruning loses nothing.
+ * Survivors remember only (parent, point); the issue values of the final
+ * frontier are recovered by walking parents back through the levels.
+ *
+ * Pruning sorts candidates by buyer utility descending (seller utility
+ * descending on ties) and keeps those whose seller utility is strictly
+ * above every one kept before. Comparisons use utilities quantised to
+ * 2^-40: sums of the same numbers in different orders differ in the last
+ * bits, and without quantising, one agreement reached two ways would show
+ * up as two "different" frontier points. Remaining ties (identical
+ * quantised utilities) keep the candidate with the smaller (parent, point)
+ * pair, which makes the result deterministic.
+ */
+#include "ns_frontier.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define QUANTUM 1099511627776.0 /* 2^40 */
+#define GRID_TOL 1e-9           /* as in ns_scenario.c */
+#define TIE_TOL 1e-12           /* Nash/KS scores closer than this tie */
+#define MAX_CANDIDATES (1 << 22) /* ~170 MB of candidates at one step */
+
+/* One issue's discretisation: values and the weighted utilities they add. */
+typedef struct points {
+    int n;
+    double *value;
+    double *du[2];
+} points;
+
+/* A partial outcome over issues 0..level. */
+typedef struct cand {
+    double u[2];
+    int64_t key[2]; /* quantised u, for comparisons */
+    int parent;     /* index into the previous level, -1 at level 0 */
+    int point;      /* index into this issue's points */
+} cand;
+
+typedef struct level {
+    int n;
+    cand *c;
+} level;
+
+/* ------------------------------------------------------------------ */
+/* discretisation                                                       */
+
+static void add_point(points *p, const ns_issue *is, double v)
+{
+    p->value[p->n] = v;
+    for (int side = 0; side < 2; side++)
+        p->du[side][p->n] = is->side[side].weight * ns_issue_utility(is, side, v);
+    p->n++;
+}
+
+static void discrete_points(const ns_issue *is, points *p)
+{
+    for (int k = 0; k < is->n_options; k++)
+        if (is->side[0].option_utility[k] >= 0 && is->side[1].option_utility[k] >= 0)
+            add_point(p, is, k);
+}
+
+/* Grid indices k (value lo + k*step) inside the ZOPA interval; the same
+ * interval rule as ns_scenario.c's ZOPA check. Sets *kmin > *kmax when
+ * there are none. */
+static void numeric_zopa(const ns_issue *is, double *kmin, double *kmax)
+{
+    double zlo = is->lo, zhi = is->hi;
+    for (int side = 0; side < 2; side++) {
+        const ns_issue_side *s = &is->side[side];
+        if (s->prefer_higher)
+            zlo = fmax(zlo, s->reservation);
+        else
+            zhi = fmin(zhi, s->reservation);
+    }
+    double top = floor((is->hi - is->lo) / is->step + GRID_TOL);
+    *kmin = fmax(0, ceil((zlo - is->lo) / is->step - GRID_TOL));
+    *kmax = fmin(top, floor((zhi - is->lo) / is->step + GRID_TOL));
+}
+
+/* Every grid value in the ZOPA when there are at most `resolution` of
+ * them, else `resolution` of them evenly spaced from one end to the other
+ * (each step covers at least one grid value, so none repeats). */
+static void numeric_points(const ns_issue *is, int resolution, points *p)
+{
+    double kmin, kmax;
+    numeric_zopa(is, &kmin, &kmax);
+    if (kmin > kmax)
+        return;
+    double span = kmax - kmin;
+    if (span + 1 <= resolution) {
+        for (double k = kmin; k <= kmax; k++)
+            add_point(p, is, is->lo + k * is->step);
+        return;
+    }
+    for (int j = 0; j < resolution; j++) {
+        double k = kmin + nearbyint(j * span / (resolution - 1));
+        add_point(p, is, is->lo + k * is->step);
+    }
+}
+
+static void make_points(const ns_issue *is, int resolution, points *p)
+{
+    int cap = resolution > NS_MAX_OPTIONS ? resolution : NS_MAX_OPTIONS;
+    p->n = 0;
+    p->value = ns_xmalloc((size_t)cap * sizeof *p->value);
+    p->du[0] = ns_xmalloc((size_t)cap * sizeof *p->du[0]);
+    p->du[1] = ns_xmalloc((size_t)cap * sizeof *p->du[1]);
+    if (is->type == NS_ISSUE_DISCRETE)
+        discrete_points(is, p);
+    else
+        numeric_points(is, resolution, p);
+}
+
+static void free_points(points *p)
+{
+    free(p->value);
+    free(p->du[0]);
+    free(p->du[1]);
+}
+
+/* ------------------------------------------------------------------ */
+/* Pareto pruning                                                       */
+
+static int cmp_int64_desc(int64_t a, int64_t b) { return (a < b) - (a > b); }
+static int cmp_int_asc(int a, int b) { return (a > b) - (a < b); }
+
+static int cmp_cand(const void *pa, const void *pb)
+{
+    const cand *a = pa, *b = pb;
+    int c = cmp_int64_desc(a->key[0], b->key[0]);
+    if (!c)
+        c = cmp_int64_desc(a->key[1], b->key[1]);
+    if (!c)
+        c = cmp_int_asc(a->parent, b->parent);
+    if (!c)
+        c = cmp_int_asc(a->point, b->point);
+    return c;
+}
+
+/* Keeps the non-dominated candidates, in place; returns how many. They
+ * come out sorted by buyer utility descending. */
+static int prune(cand *c, int n)
+{
+    qsort(c, (size_t)n, sizeof *c, cmp_cand);
+    int64_t best_s = -1;
+    int kept = 0;
+    for (int k = 0; k < n; k++) {
+        if (c[k].key[1] > best_s) {
+            best_s = c[k].key[1];
+            c[kept++] = c[k];
+        }
+    }
+    return kept;
+}
+
+static void set_cand(cand *c, double ub, double us, int parent, int point)
+{
+    c->u[0] = ub;
+    c->u[1] = us;
+    c->key[0] = llround(ub * QUANTUM);
+    c->key[1] = llround(us * QUANTUM);
+    c->parent = parent;
+    c->point = point;
+}
+
+/* Level i from level i-1 (or from nothing when i == 0). */
+static ns_status extend(const level *prev, const points *p, level *out,
+                        const ns_scenario *sc, ns_error *err)
+{
+    int np = prev ? prev->n : 1;
+    if ((double)np * p->n > MAX_CANDIDATES)
+        return ns_fail(err, NS_ERR_INPUT, "scenario '%s': the Pareto frontier needs "
+                       "%.0f candidate outcomes at one step (limit %d); lower its "
+                       "resolution", sc->name, (double)np * p->n, MAX_CANDIDATES);
+    out->c = ns_xmalloc((size_t)np * (size_t)p->n * sizeof *out->c);
+    int n = 0;
+    for (int a = 0; a < np; a++) {
+        double ub = prev ? prev->c[a].u[0] : 0, us = prev ? prev->c[a].u[1] : 0;
+        for (int b = 0; b < p->n; b++)
+            set_cand(&out->c[n++], ub + p->du[0][b], us + p->du[1][b], prev ? a : -1, b);
+    }
+    out->n = prune(out->c, n);
+    /* survivors are usually a small fraction: give the rest back, since
+     * every level is kept until the values are recovered */
+    out->c = ns_xrealloc(out->c, (size_t)(out->n > 0 ? out->n : 1) * sizeof *out->c);
+    return NS_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* result                                                               */
+
+static ns_frontier *new_frontier(const ns_scenario *sc, int resolution, int n)
+{
+    ns_frontier *f = ns_xcalloc(1, sizeof *f);
+    f->n = n;
+    f->n_issues = sc->n_issues;
+    f->resolution = resolution;
+    f->nash = f->ks = -1;
+    if (n > 0) {
+        f->u[0] = ns_xmalloc((size_t)n * sizeof *f->u[0]);
+        f->u[1] = ns_xmalloc((size_t)n * sizeof *f->u[1]);
+        f->values = ns_xmalloc((size_t)n * (size_t)sc->n_issues * sizeof *f->values);
+    }
+    return f;
+}
+
+/* Copies the last level into f in ascending buyer utility, walking each
+ * survivor's parents back to recover its issue values. */
+static void fill_points(ns_frontier *f, const level *lv, const points *pts)
+{
+    int last = f->n_issues - 1;
+    for (int k = 0; k < f->n; k++) {
+        const cand *c = &lv[last].c[f->n - 1 - k];
+        f->u[0][k] = c->u[0];
+        f->u[1][k] = c->u[1];
+        for (int i = last; i >= 0; i--) {
+            f->values[k * f->n_issues + i] = pts[i].value[c->point];
+            if (i > 0)
+                c = &lv[i - 1].c[c->parent];
+        }
+    }
+}
+
+/* Nash: largest product; ties go to the more balanced split. */
+static int pick_nash(const ns_frontier *f)
+{
+    int best = 0;
+    for (int k = 1; k < f->n; k++) {
+        double p = f->u[0][k] * f->u[1][k], bp = f->u[0][best] * f->u[1][best];
+        double gap = fabs(f->u[0][k] - f->u[1][k]);
+        double bgap = fabs(f->u[0][best] - f->u[1][best]);
+        if (p > bp + TIE_TOL || (p >= bp - TIE_TOL && gap < bgap - TIE_TOL))
+            best = k;
+    }
+    return best;
+}
+
+/* A side whose best frontier utility is 0 gets 0 everywhere on the
+ * frontier: every point gives it its best, so its ratio counts as 1. */
+static double ks_ratio(double u, double best) { return best > 0 ? u / best : 1.0; }
+
+/* Kalai-Smorodinsky: largest smaller normalised gain; ties by larger sum. */
+static int pick_ks(const ns_frontier *f)
+{
+    double best_b = f->u[0][f->n - 1], best_s = f->u[1][0];
+    int best = -1;
+    double br = 0, bsum = 0;
+    for (int k = 0; k < f->n; k++) {
+        double r = fmin(ks_ratio(f->u[0][k], best_b), ks_ratio(f->u[1][k], best_s));
+        double sum = f->u[0][k] + f->u[1][k];
+        if (best < 0 || r > br + TIE_TOL || (r >= br - TIE_TOL && sum > bsum + TIE_TOL)) {
+            best = k;
+            br = r;
+            bsum = sum;
+        }
+    }
+    return best;
+}
+
+ns_status ns_frontier_compute(const ns_scenario *sc, int resolution,
+                              ns_frontier **out, ns_error *err)
+{
+    if (resolution < 2)
+        return ns_fail(err, NS_ERR_INPUT, "scenario '%s': frontier resolution must be "
+                       ">= 2, found %d", sc->name, resolution);
+    if (sc->n_issues < 1 || sc->n_issues > NS_MAX_ISSUES)
+        return ns_fail(err, NS_ERR_INTERNAL, "scenario '%s' has %d issues", sc->name,
+                       sc->n_issues);
+    points pts[NS_MAX_ISSUES];
+    level lv[NS_MAX_ISSUES] = {{0, NULL}};
+    double n_outcomes = 1;
+    for (int i = 0; i < sc->n_issues; i++) {
+        make_points(&sc->issue[i], resolution, &pts[i]);
+        n_outcomes *= pts[i].n;
+    }
+    ns_status st = NS_OK;
+    for (int i = 0; i < sc->n_issues && n_outcomes > 0 && !st; i++)
+        st = extend(i ? &lv[i - 1] : NULL, &pts[i], &lv[i], sc, err);
+    if (!st) {
+        ns_frontier *f = new_frontier(sc, resolution, n_outcomes > 0 ? lv[sc->n_issues - 1].n : 0);
+        f->n_outcomes = n_outcomes;
+        if (f->n > 0) {
+            fill_points(f, lv, pts);
+            f->nash = pick_nash(f);
+            f->ks = pick_ks(f);
+        }
+        *out = f;
+    }
+    for (int i = 0; i < sc->n_issues; i++) {
+        free(lv[i].c);
+        free_points(&pts[i]);
+    }
+    return st;
+}
+
+void ns_frontier_free(ns_frontier *f)
+{
+    if (!f)
+        return;
+    free(f->u[0]);
+    free(f->u[1]);
+    free(f->values);
+    free(f);
+}
+
+double ns_frontier_distance(const ns_frontier *f, double ub, double us)
+{
+    if (!f || f->n == 0)
+        return NAN;
+    double best = INFINITY;
+    for (int k = 0; k < f->n; k++) {
+        double db = f->u[0][k] - ub, ds = f->u[1][k] - us;
+        double d2 = db * db + ds * ds;
+        if (d2 < best)
+            best = d2;
+    }
+    return sqrt(best);
+}

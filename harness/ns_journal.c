@@ -1,0 +1,530 @@
+/*
+ * ns_journal.c - the run's commit log (FILE.journal): an append-only file
+ * of checksummed result blocks in grid order.
+ *
+ * File format (native byte order; the header pins the build's layout):
+ *
+ *   header   jr_header: magic "NSJRNL01", format version, the spec digest,
+ *            sizeof of each row struct, NS_MAX_ISSUES, NS_TEXT_LEN,
+ *            NS_NAME_LEN, NS_N_TRAITS, and an XXH64 of those bytes.
+ *   records  jr_record {magic, flags, payload length, first_index,
+ *            end_index, n_jobs, n_turns, checksum} followed by the payload:
+ *              n_jobs   x ns_job_row      (raw struct bytes)
+ *              n_jobs   x ns_outcome_row  (raw struct bytes)
+ *              n_turns  x ns_turn_row     (raw struct bytes)
+ *              n_turns  x compact text    (when flag JR_TEXTS is set):
+ *                  the row's bytes before `text` (job_id, turn, speaker),
+ *                  a uint16 length, then that many text bytes.
+ *            The checksum is XXH64 over the record header (checksum field
+ *            zero) followed by the payload, so a damaged count or index in
+ *            the header is caught as surely as damaged rows.
+ *
+ * Texts are stored compactly because they dominate the volume (a 256-byte
+ * field holding a ~80-character message); the reader zero-pads them back,
+ * so a replayed block has exactly the bytes the store would have written.
+ *
+ * A record is appended with one writev(); ns_journal_commit() is
+ * fdatasync(). Replay reads records in order and stops at the first one
+ * that is short, has a bad magic, inconsistent sizes, a bad checksum or a
+ * first_index that does not continue the previous end_index; it truncates
+ * the file there (a torn write from a crash) and syncs the truncation
+ * before anything new is appended after it.
+ */
+#include "ns_journal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#define JR_MAGIC "NSJRNL01"
+#define JR_VERSION 1u
+#define JR_RECORD_MAGIC 0x524a534eu /* "NSJR" read as little-endian bytes */
+#define JR_TEXTS 1u                 /* record flag: compact texts follow */
+
+/* Bytes of a transcript row before its text, written verbatim. */
+#define JR_TEXT_PREFIX offsetof(ns_transcript_row, text)
+#define JR_TEXT_MIN (JR_TEXT_PREFIX + sizeof(uint16_t))
+
+typedef struct jr_header {
+    char magic[8];
+    uint32_t version;
+    uint32_t header_size;
+    uint64_t digest;
+    uint32_t job_row_size, outcome_row_size, turn_row_size, text_row_size;
+    uint32_t max_issues, text_len, name_len, n_traits;
+    uint64_t checksum; /* XXH64 of the bytes before this field */
+} jr_header;
+
+typedef struct jr_record {
+    uint32_t magic;
+    uint32_t flags;
+    uint64_t payload_len;
+    uint64_t first_index, end_index;
+    uint64_t n_jobs, n_turns;
+    uint64_t checksum;
+} jr_record;
+
+_Static_assert(sizeof(jr_header) == 64, "journal header has no padding");
+_Static_assert(sizeof(jr_record) == 56, "journal record header has no padding");
+_Static_assert(NS_TEXT_LEN <= UINT16_MAX, "text length fits the uint16 prefix");
+
+struct ns_journal {
+    int fd;
+    char *path;
+    uint64_t end_index;   /* the next block must start here */
+    off_t size;           /* bytes of valid records (the append position) */
+    XXH64_state_t *hash;
+    unsigned char *texts; /* compact-text scratch, reused across appends */
+    size_t texts_cap;
+};
+
+/* ---- shared helpers ---------------------------------------------------- */
+
+static void header_fill(jr_header *h, uint64_t digest)
+{
+    memset(h, 0, sizeof *h);
+    memcpy(h->magic, JR_MAGIC, sizeof h->magic);
+    h->version = JR_VERSION;
+    h->header_size = sizeof *h;
+    h->digest = digest;
+    h->job_row_size = sizeof(ns_job_row);
+    h->outcome_row_size = sizeof(ns_outcome_row);
+    h->turn_row_size = sizeof(ns_turn_row);
+    h->text_row_size = sizeof(ns_transcript_row);
+    h->max_issues = NS_MAX_ISSUES;
+    h->text_len = NS_TEXT_LEN;
+    h->name_len = NS_NAME_LEN;
+    h->n_traits = NS_N_TRAITS;
+    h->checksum = XXH64(h, offsetof(jr_header, checksum), 0);
+}
+
+/* Bytes of the fixed-size row arrays of a record, or UINT64_MAX when the
+ * counts overflow (a damaged header). */
+static uint64_t fixed_payload(uint64_t n_jobs, uint64_t n_turns)
+{
+    const uint64_t per_job = sizeof(ns_job_row) + sizeof(ns_outcome_row);
+    const uint64_t per_turn = sizeof(ns_turn_row);
+    if (n_jobs > UINT64_MAX / 2 / per_job || n_turns > UINT64_MAX / 2 / per_turn)
+        return UINT64_MAX;
+    return n_jobs * per_job + n_turns * per_turn;
+}
+
+static ns_journal *journal_new(int fd, const char *path)
+{
+    ns_journal *j = ns_xcalloc(1, sizeof *j);
+    j->fd = fd;
+    j->path = ns_xstrdup(path);
+    j->hash = XXH64_createState();
+    if (!j->hash) {
+        free(j->path);
+        free(j);
+        return NULL;
+    }
+    return j;
+}
+
+void ns_journal_close(ns_journal *j)
+{
+    if (!j)
+        return;
+    if (j->fd >= 0)
+        close(j->fd);
+    XXH64_freeState(j->hash);
+    free(j->texts);
+    free(j->path);
+    free(j);
+}
+
+/* Makes a new directory entry durable: without this a crash right after
+ * creation could lose the journal file itself. */
+static ns_status sync_parent_dir(const char *path, ns_error *err)
+{
+    char *dir = ns_xstrdup(path);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        strcpy(dir, ".");
+    else if (slash == dir)
+        slash[1] = '\0';
+    else
+        *slash = '\0';
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    ns_status st = NS_OK;
+    if (fd < 0 || fsync(fd) != 0)
+        st = ns_fail_errno(err, NS_ERR_IO, errno, "cannot sync directory %s", dir);
+    if (fd >= 0)
+        close(fd);
+    free(dir);
+    return st;
+}
+
+/* write(2) until done: short writes happen on full disks and signals. */
+static int write_all(int fd, const void *buf, size_t n)
+{
+    const char *p = buf;
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static int writev_all(int fd, struct iovec *iov, int n)
+{
+    while (n > 0) {
+        ssize_t w = writev(fd, iov, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        size_t done = (size_t)w;
+        while (n > 0 && done >= iov->iov_len) {
+            done -= iov->iov_len;
+            iov++;
+            n--;
+        }
+        if (n > 0) {
+            iov->iov_base = (char *)iov->iov_base + done;
+            iov->iov_len -= done;
+        }
+    }
+    return 0;
+}
+
+/* ---- create ------------------------------------------------------------ */
+
+ns_status ns_journal_create(const char *path, uint64_t digest, ns_journal **out,
+                            ns_error *err)
+{
+    *out = NULL;
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return ns_fail_errno(err, NS_ERR_IO, errno, "cannot create journal %s", path);
+    jr_header h;
+    header_fill(&h, digest);
+    if (write_all(fd, &h, sizeof h) != 0 || fdatasync(fd) != 0) {
+        int e = errno;
+        close(fd);
+        return ns_fail_errno(err, NS_ERR_IO, e, "cannot write journal %s", path);
+    }
+    ns_status st = sync_parent_dir(path, err);
+    if (st != NS_OK) {
+        close(fd);
+        return st;
+    }
+    ns_journal *j = journal_new(fd, path);
+    if (!j) {
+        close(fd);
+        return ns_fail(err, NS_ERR_NOMEM, "cannot allocate a hash state");
+    }
+    j->size = (off_t)sizeof h;
+    *out = j;
+    return NS_OK;
+}
+
+/* ---- append ------------------------------------------------------------ */
+
+/* Packs the block's texts as prefix + uint16 length + bytes into j->texts;
+ * returns the packed size. */
+static size_t pack_texts(ns_journal *j, const ns_block *b)
+{
+    size_t need = b->n_turns * (JR_TEXT_MIN + NS_TEXT_LEN);
+    if (need > j->texts_cap) {
+        j->texts = ns_xrealloc(j->texts, need);
+        j->texts_cap = need;
+    }
+    unsigned char *p = j->texts;
+    for (size_t k = 0; k < b->n_turns; k++) {
+        const ns_transcript_row *t = &b->texts[k];
+        uint16_t len = (uint16_t)strnlen(t->text, NS_TEXT_LEN);
+        memcpy(p, t, JR_TEXT_PREFIX);
+        memcpy(p + JR_TEXT_PREFIX, &len, sizeof len);
+        memcpy(p + JR_TEXT_MIN, t->text, len);
+        p += JR_TEXT_MIN + len;
+    }
+    return (size_t)(p - j->texts);
+}
+
+static uint64_t record_checksum(ns_journal *j, const jr_record *r,
+                                const struct iovec *parts, int n_parts)
+{
+    jr_record h = *r;
+    h.checksum = 0;
+    XXH64_reset(j->hash, 0);
+    XXH64_update(j->hash, &h, sizeof h);
+    for (int i = 0; i < n_parts; i++)
+        XXH64_update(j->hash, parts[i].iov_base, parts[i].iov_len);
+    return XXH64_digest(j->hash);
+}
+
+/* Cuts a failed append off again, so the file never keeps half a record
+ * in front of later ones. */
+static void undo_append(ns_journal *j)
+{
+    if (ftruncate(j->fd, j->size) == 0)
+        lseek(j->fd, j->size, SEEK_SET);
+}
+
+ns_status ns_journal_append(ns_journal *j, const ns_block *b, ns_error *err)
+{
+    if (b->first_index != j->end_index || b->end_index < b->first_index)
+        return ns_fail(err, NS_ERR_INTERNAL,
+                       "journal %s: block [%llu, %llu) does not continue at %llu",
+                       j->path, (unsigned long long)b->first_index,
+                       (unsigned long long)b->end_index,
+                       (unsigned long long)j->end_index);
+    jr_record r = {.magic = JR_RECORD_MAGIC,
+                   .first_index = b->first_index,
+                   .end_index = b->end_index,
+                   .n_jobs = b->n_jobs,
+                   .n_turns = b->n_turns};
+    struct iovec iov[5];
+    int n = 0;
+    iov[n++] = (struct iovec){&r, sizeof r};
+    iov[n++] = (struct iovec){b->jobs, b->n_jobs * sizeof *b->jobs};
+    iov[n++] = (struct iovec){b->outcomes, b->n_jobs * sizeof *b->outcomes};
+    iov[n++] = (struct iovec){b->turns, b->n_turns * sizeof *b->turns};
+    if (b->n_turns > 0 && b->texts) {
+        r.flags |= JR_TEXTS;
+        iov[n++] = (struct iovec){j->texts, pack_texts(j, b)};
+    }
+    for (int i = 1; i < n; i++)
+        r.payload_len += iov[i].iov_len;
+    r.checksum = record_checksum(j, &r, iov + 1, n - 1);
+    if (writev_all(j->fd, iov, n) != 0) {
+        int e = errno;
+        undo_append(j);
+        return ns_fail_errno(err, NS_ERR_IO, e, "cannot append to journal %s",
+                             j->path);
+    }
+    j->size += (off_t)(sizeof r + r.payload_len);
+    j->end_index = b->end_index;
+    return NS_OK;
+}
+
+ns_status ns_journal_commit(ns_journal *j, ns_error *err)
+{
+    if (fdatasync(j->fd) != 0)
+        return ns_fail_errno(err, NS_ERR_IO, errno, "cannot sync journal %s",
+                             j->path);
+    return NS_OK;
+}
+
+/* ---- resume ------------------------------------------------------------ */
+
+static int read_all(int fd, void *buf, size_t n)
+{
+    char *p = buf;
+    while (n > 0) {
+        ssize_t r = read(fd, p, n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        p += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+static ns_status check_header(int fd, const char *path, uint64_t digest,
+                              off_t file_size, ns_error *err)
+{
+    jr_header h, want;
+    if (file_size < (off_t)sizeof h || read_all(fd, &h, sizeof h) != 0)
+        return ns_fail(err, NS_ERR_CORRUPT,
+                       "journal %s is too short to hold its header", path);
+    if (memcmp(h.magic, JR_MAGIC, sizeof h.magic) != 0)
+        return ns_fail(err, NS_ERR_CORRUPT, "%s is not a negsim journal", path);
+    if (h.checksum != XXH64(&h, offsetof(jr_header, checksum), 0))
+        return ns_fail(err, NS_ERR_CORRUPT, "journal %s has a damaged header", path);
+    header_fill(&want, h.digest);
+    if (memcmp(&h, &want, sizeof h) != 0)
+        return ns_fail(err, NS_ERR_MISMATCH,
+                       "journal %s was written by a negsim build with another "
+                       "record layout (format %u, rows %u/%u/%u/%u bytes); "
+                       "this build uses format %u, rows %u/%u/%u/%u bytes",
+                       path, h.version, h.job_row_size, h.outcome_row_size,
+                       h.turn_row_size, h.text_row_size, want.version,
+                       want.job_row_size, want.outcome_row_size,
+                       want.turn_row_size, want.text_row_size);
+    if (h.digest != digest)
+        return ns_fail(err, NS_ERR_MISMATCH,
+                       "journal %s belongs to another spec (digest %016llx, "
+                       "this spec %016llx)", path, (unsigned long long)h.digest,
+                       (unsigned long long)digest);
+    return NS_OK;
+}
+
+/* Replay state: one block and one payload buffer, reused per record, so
+ * memory is bounded by the largest record. */
+typedef struct replay {
+    ns_journal *j;
+    ns_block blk;
+    unsigned char *buf;
+    size_t buf_cap;
+} replay;
+
+static void block_reserve(ns_block *b, size_t n_jobs, size_t n_turns)
+{
+    if (n_jobs > b->cap_jobs) {
+        b->cap_jobs = n_jobs;
+        b->jobs = ns_xrealloc(b->jobs, n_jobs * sizeof *b->jobs);
+        b->outcomes = ns_xrealloc(b->outcomes, n_jobs * sizeof *b->outcomes);
+    }
+    if (n_turns > b->cap_turns) {
+        b->cap_turns = n_turns;
+        b->turns = ns_xrealloc(b->turns, n_turns * sizeof *b->turns);
+        b->texts = ns_xrealloc(b->texts, n_turns * sizeof *b->texts);
+    }
+}
+
+/* Unpacks compact texts into zero-padded rows; 0 when they do not fill
+ * exactly `len` bytes (a damaged record). */
+static int unpack_texts(ns_block *b, const unsigned char *p, size_t len)
+{
+    const unsigned char *end = p + len;
+    for (size_t k = 0; k < b->n_turns; k++) {
+        uint16_t n;
+        if ((size_t)(end - p) < JR_TEXT_MIN)
+            return 0;
+        memcpy(&n, p + JR_TEXT_PREFIX, sizeof n);
+        if (n > NS_TEXT_LEN || (size_t)(end - p) - JR_TEXT_MIN < n)
+            return 0;
+        ns_transcript_row *t = &b->texts[k];
+        memset(t, 0, sizeof *t);
+        memcpy(t, p, JR_TEXT_PREFIX);
+        memcpy(t->text, p + JR_TEXT_MIN, n);
+        p += JR_TEXT_MIN + n;
+    }
+    return p == end;
+}
+
+/* Reads and checks the record at the current position (`left` bytes to
+ * end of file). Returns 1 and fills rp->blk when it is valid, else 0. */
+static int read_record(replay *rp, jr_record *r, off_t left)
+{
+    ns_journal *j = rp->j;
+    if (left < (off_t)sizeof *r || read_all(j->fd, r, sizeof *r) != 0)
+        return 0;
+    if (r->magic != JR_RECORD_MAGIC || (r->flags & ~JR_TEXTS) != 0 ||
+        r->payload_len > (uint64_t)(left - (off_t)sizeof *r) ||
+        r->first_index != j->end_index || r->end_index < r->first_index)
+        return 0;
+    uint64_t fixed = fixed_payload(r->n_jobs, r->n_turns);
+    uint64_t texts = r->payload_len - fixed;
+    if (fixed > r->payload_len || ((r->flags & JR_TEXTS) ? texts < r->n_turns * JR_TEXT_MIN
+                                                         : texts != 0))
+        return 0;
+    /* payload_len is bounded by the file size, so these fit in memory. */
+    size_t n_jobs = (size_t)r->n_jobs, n_turns = (size_t)r->n_turns;
+    block_reserve(&rp->blk, n_jobs, n_turns);
+    if ((size_t)texts > rp->buf_cap) {
+        rp->buf = ns_xrealloc(rp->buf, (size_t)texts);
+        rp->buf_cap = (size_t)texts;
+    }
+    ns_block *b = &rp->blk;
+    struct iovec parts[4] = {
+        {b->jobs, n_jobs * sizeof *b->jobs},
+        {b->outcomes, n_jobs * sizeof *b->outcomes},
+        {b->turns, n_turns * sizeof *b->turns},
+        {rp->buf, (size_t)texts}};
+    for (int i = 0; i < 4; i++)
+        if (parts[i].iov_len && read_all(j->fd, parts[i].iov_base, parts[i].iov_len) != 0)
+            return 0;
+    if (record_checksum(j, r, parts, 4) != r->checksum)
+        return 0;
+    ns_block_reset(b, r->first_index, r->end_index);
+    b->n_jobs = n_jobs;
+    b->n_turns = n_turns;
+    if (r->flags & JR_TEXTS)
+        return unpack_texts(b, rp->buf, (size_t)texts);
+    if (n_turns)
+        memset(b->texts, 0, n_turns * sizeof *b->texts);
+    return 1;
+}
+
+/* Cuts the file at the first bad record and makes the cut durable before
+ * anything is appended after it. */
+static ns_status truncate_tail(ns_journal *j, off_t file_size, ns_error *err)
+{
+    if (file_size == j->size)
+        return lseek(j->fd, j->size, SEEK_SET) < 0
+                   ? ns_fail_errno(err, NS_ERR_IO, errno, "cannot seek in %s", j->path)
+                   : NS_OK;
+    if (ftruncate(j->fd, j->size) != 0 || fdatasync(j->fd) != 0 ||
+        lseek(j->fd, j->size, SEEK_SET) < 0)
+        return ns_fail_errno(err, NS_ERR_IO, errno,
+                             "cannot truncate the torn tail of journal %s", j->path);
+    return NS_OK;
+}
+
+static ns_status replay_records(replay *rp, off_t file_size,
+                                ns_journal_replay_fn fn, void *ctx, ns_error *err)
+{
+    ns_journal *j = rp->j;
+    while (j->size < file_size) {
+        jr_record r;
+        if (!read_record(rp, &r, file_size - j->size))
+            break;
+        if (fn) {
+            ns_status st = fn(ctx, &rp->blk, err);
+            if (st != NS_OK)
+                return st;
+        }
+        j->size += (off_t)(sizeof r + r.payload_len);
+        j->end_index = r.end_index;
+    }
+    return truncate_tail(j, file_size, err);
+}
+
+ns_status ns_journal_resume(const char *path, uint64_t digest,
+                            ns_journal_replay_fn fn, void *ctx,
+                            uint64_t *end_index, ns_journal **out, ns_error *err)
+{
+    *out = NULL;
+    *end_index = 0;
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return ns_fail_errno(err, errno == ENOENT ? NS_ERR_NOTFOUND : NS_ERR_IO,
+                             errno, "cannot open journal %s", path);
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) {
+        int e = errno;
+        close(fd);
+        return ns_fail_errno(err, NS_ERR_IO, e, "cannot stat journal %s", path);
+    }
+    ns_status st = check_header(fd, path, digest, sb.st_size, err);
+    if (st != NS_OK) {
+        close(fd);
+        return st;
+    }
+    ns_journal *j = journal_new(fd, path);
+    if (!j) {
+        close(fd);
+        return ns_fail(err, NS_ERR_NOMEM, "cannot allocate a hash state");
+    }
+    j->size = (off_t)sizeof(jr_header);
+    replay rp = {.j = j};
+    ns_block_init(&rp.blk);
+    st = replay_records(&rp, sb.st_size, fn, ctx, err);
+    ns_block_free(&rp.blk);
+    free(rp.buf);
+    if (st != NS_OK) {
+        ns_journal_close(j);
+        return st;
+    }
+    *end_index = j->end_index;
+    *out = j;
+    return NS_OK;
+}

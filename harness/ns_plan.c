@@ -1,0 +1,131 @@
+/*
+ * ns_plan.c - sampling-based cost estimates for `negsim plan`, and the
+ * printed description of a spec's grid shared by plan and validate.
+ */
+#include "ns_plan.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "ns_engine.h"
+#include "ns_progress.h"
+#include "ns_record.h"
+
+/* Must match the deflate level the store uses (ns_store.c). */
+#define NS_PLAN_DEFLATE_LEVEL 1
+
+static size_t compressed_size(const void *data, size_t n)
+{
+    if (n == 0)
+        return 0;
+    uLongf cap = compressBound((uLong)n);
+    unsigned char *buf = ns_xmalloc(cap);
+    size_t out = compress2(buf, &cap, data, (uLong)n, NS_PLAN_DEFLATE_LEVEL) == Z_OK ? cap : n;
+    free(buf);
+    return out;
+}
+
+ns_status ns_plan_estimate_run(const ns_spec *spec, uint64_t sample,
+                               ns_plan_estimate *out, ns_error *err)
+{
+    memset(out, 0, sizeof *out);
+    out->jobs = ns_spec_job_count(spec);
+    uint64_t grid = ns_spec_grid_size(spec);
+    if (out->jobs == 0 || grid == 0)
+        return NS_OK;
+    ns_engine *eng = ns_engine_create(spec);
+    if (!eng)
+        return ns_fail(err, NS_ERR_NOMEM, "cannot create an engine");
+    ns_block blk;
+    ns_block_init(&blk);
+    uint64_t stride = grid / sample ? grid / sample : 1;
+    ns_job job;
+    double t0 = ns_now();
+    for (uint64_t id = 0; id < grid && out->sampled < sample; id += stride)
+        if (ns_spec_job(spec, id, &job)) {
+            ns_engine_run(eng, &job, &blk);
+            out->sampled++;
+        }
+    double dt = ns_now() - t0;
+    if (out->sampled) {
+        double n = (double)out->sampled;
+        int transcripts = ns_spec_transcripts(spec);
+        size_t raw = blk.n_jobs * (sizeof *blk.jobs + sizeof *blk.outcomes) +
+                     blk.n_turns * (sizeof *blk.turns + (transcripts ? sizeof *blk.texts : 0));
+        size_t disk = compressed_size(blk.jobs, blk.n_jobs * sizeof *blk.jobs) +
+                      compressed_size(blk.outcomes, blk.n_jobs * sizeof *blk.outcomes) +
+                      compressed_size(blk.turns, blk.n_turns * sizeof *blk.turns) +
+                      (transcripts ? compressed_size(blk.texts, blk.n_turns * sizeof *blk.texts) : 0);
+        out->seconds_per_job = dt / n;
+        out->mean_turns = (double)blk.n_turns / n;
+        out->raw_bytes_per_job = (double)raw / n;
+        out->disk_bytes_per_job = (double)disk / n;
+    }
+    ns_block_free(&blk);
+    ns_engine_destroy(eng);
+    return NS_OK;
+}
+
+static void print_bytes(FILE *out, double b)
+{
+    const char *unit[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+    int u = 0;
+    while (b >= 1024 && u < 5) {
+        b /= 1024;
+        u++;
+    }
+    fprintf(out, "%.1f %s", b, unit[u]);
+}
+
+static void print_duration(FILE *out, double s)
+{
+    if (s < 120)
+        fprintf(out, "%.1f s", s);
+    else if (s < 7200)
+        fprintf(out, "%.1f min", s / 60);
+    else if (s < 3 * 86400)
+        fprintf(out, "%.1f h", s / 3600);
+    else
+        fprintf(out, "%.1f days", s / 86400);
+}
+
+void ns_plan_print(const ns_spec *spec, const ns_plan_estimate *est, int threads,
+                   FILE *out)
+{
+    fprintf(out, "spec:        %s (%s)\n", ns_spec_name(spec), ns_spec_path(spec));
+    fprintf(out, "output:      %s\n", ns_spec_output(spec));
+    fprintf(out, "seed:        %llu\n", (unsigned long long)ns_spec_seed(spec));
+    fprintf(out, "max rounds:  %d\n", ns_spec_max_rounds(spec));
+    fprintf(out, "axes:\n");
+    for (int i = 0; i < ns_spec_axis_count(spec); i++) {
+        ns_axis_info a = ns_spec_axis(spec, i);
+        fprintf(out, "  %-20s %8llu  ", a.name, (unsigned long long)a.n_levels);
+        char buf[128];
+        uint64_t show = a.n_levels < 6 ? a.n_levels : 5;
+        for (uint64_t j = 0; j < show; j++)
+            fprintf(out, "%s%s", j ? ", " : "", ns_spec_axis_level(spec, i, j, buf, sizeof buf));
+        if (show < a.n_levels)
+            fprintf(out, ", ... (%llu more)", (unsigned long long)(a.n_levels - show));
+        fputc('\n', out);
+    }
+    fprintf(out, "grid size:   %llu\n", (unsigned long long)ns_spec_grid_size(spec));
+    fprintf(out, "jobs:        %llu (after filters)\n", (unsigned long long)ns_spec_job_count(spec));
+    if (!est || !est->sampled)
+        return;
+    double jobs = (double)est->jobs;
+    fprintf(out, "estimates:   from %llu sample jobs run just now\n",
+            (unsigned long long)est->sampled);
+    fprintf(out, "  run time:  ");
+    /* the writer thread costs a little; 0.85 is the measured -j2 scaling
+     * (docs/benchmarks.md); one thread scales by 1 */
+    double eff = threads > 1 ? 0.85 : 1.0;
+    print_duration(out, jobs * est->seconds_per_job / (threads * eff));
+    fprintf(out, " with %d thread%s (%.0f jobs/s per thread, %.1f messages per job)\n",
+            threads, threads == 1 ? "" : "s", 1.0 / est->seconds_per_job, est->mean_turns);
+    fprintf(out, "  output:    ");
+    print_bytes(out, jobs * est->disk_bytes_per_job);
+    fprintf(out, " on disk (");
+    print_bytes(out, jobs * est->raw_bytes_per_job);
+    fprintf(out, " before compression)\n");
+}
