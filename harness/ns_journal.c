@@ -295,8 +295,9 @@ ns_status ns_journal_append(ns_journal *j, const ns_block *b, ns_error *err)
     iov[n++] = (struct iovec){b->outcomes, b->n_jobs * sizeof *b->outcomes};
     iov[n++] = (struct iovec){b->turns, b->n_turns * sizeof *b->turns};
     if (b->n_turns > 0 && b->texts) {
+        size_t len = pack_texts(j, b); /* may move j->texts */
         r.flags |= JR_TEXTS;
-        iov[n++] = (struct iovec){j->texts, pack_texts(j, b)};
+        iov[n++] = (struct iovec){j->texts, len};
     }
     for (int i = 1; i < n; i++)
         r.payload_len += iov[i].iov_len;
