@@ -226,7 +226,11 @@ static ns_status read_options(const ns_yaml *y, struct fy_node *inode, ns_issue 
     if (st)
         return st;
     int n = fy_node_sequence_item_count(list);
-    if (n < 2 || n > NS_MAX_OPTIONS)
+    if (n > NS_MAX_OPTIONS) /* point at the first option too many */
+        return ns_yaml_fail(y, fy_node_sequence_get_by_index(list, NS_MAX_OPTIONS), err,
+                            "%s: too many options (%d): at most %d are allowed", what,
+                            n, NS_MAX_OPTIONS);
+    if (n < 2)
         return ns_yaml_fail(y, list, err, "%s: expected 2 to %d options, found %d",
                             what, NS_MAX_OPTIONS, n);
     void *it = NULL;
@@ -441,9 +445,13 @@ static ns_status read_issues(const ns_yaml *y, struct fy_node *root, ns_scenario
     if (st)
         return st;
     int n = fy_node_sequence_item_count(list);
-    if (n < 1 || n > NS_MAX_ISSUES)
-        return ns_yaml_fail(y, list, err, "issues: expected 1 to %d issues, found %d",
-                            NS_MAX_ISSUES, n);
+    if (n > NS_MAX_ISSUES) /* point at the first issue too many */
+        return ns_yaml_fail(y, fy_node_sequence_get_by_index(list, NS_MAX_ISSUES), err,
+                            "too many issues (%d): at most %d are allowed", n,
+                            NS_MAX_ISSUES);
+    if (n < 1)
+        return ns_yaml_fail(y, list, err, "issues: the list is empty; expected 1 to %d "
+                            "issues", NS_MAX_ISSUES);
     void *it = NULL;
     struct fy_node *inode;
     while ((inode = ns_yaml_seq_next(list, &it)) != NULL) {

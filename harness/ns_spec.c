@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#define XXH_STATIC_LINKING_ONLY /* XXH64_state_t on the stack */
 #include <xxhash.h>
 
 #include "ns_agent.h"
@@ -238,6 +239,8 @@ static ns_status fetch(loader *ld, struct fy_node *map, const char *key,
                        struct fy_node **out)
 {
     *out = NULL;
+    if (!map)
+        return NS_OK;
     void *it = NULL;
     struct fy_node_pair *p;
     while ((p = ns_yaml_map_next(map, &it)) != NULL) {
@@ -801,8 +804,9 @@ static ns_status load_personality(loader *ld, side_spec *sd, struct fy_node *map
 /* ------------------------------------------------------------------ */
 
 static ns_status load_techniques(loader *ld, side_spec *sd, struct fy_node *side_map,
-                                 ns_tech_kind kind, const char *side_name)
+                                 ns_tech_kind kind, int side)
 {
+    const char *side_name = ns_side_names[side];
     static const char *const keys[2] = {"tactics", "influence"};
     static const char *const nouns[2] = {"tactic", "influence technique"};
     const ns_catalog *cat = ld->s->cat;
@@ -810,6 +814,7 @@ static ns_status load_techniques(loader *ld, side_spec *sd, struct fy_node *side
     ns_status st = fetch(ld, side_map, keys[kind], &list);
     if (st)
         return st;
+    ld->axis_node[side_axis[side][1 + kind]] = list ? list : side_map;
     if (!list) { /* default: the control level only */
         sd->tech[kind] = ns_xcalloc(1, sizeof(int));
         sd->n_tech[kind] = 1;
@@ -878,19 +883,14 @@ static ns_status load_side(loader *ld, struct fy_node *root, int side)
     if (!st)
         st = load_personality(ld, sd, pers, name);
     if (!st)
-        st = load_techniques(ld, sd, map, NS_TACTIC, name);
+        st = load_techniques(ld, sd, map, NS_TACTIC, side);
     if (!st)
-        st = load_techniques(ld, sd, map, NS_INFLUENCE, name);
+        st = load_techniques(ld, sd, map, NS_INFLUENCE, side);
     if (st)
         return st;
     if (!ns_catalog_level(ld->s->cat, "mid", &sd->mid))
         sd->mid = 0.5; /* the model's neutral point: coefficients act on trait-0.5 */
-    struct fy_node *t = NULL, *i = NULL;
-    fetch(ld, map, "tactics", &t);
-    fetch(ld, map, "influence", &i);
     ld->axis_node[side_axis[side][0]] = pers ? pers : map;
-    ld->axis_node[side_axis[side][1]] = t ? t : map;
-    ld->axis_node[side_axis[side][2]] = i ? i : map;
     return NS_OK;
 }
 
@@ -1271,17 +1271,14 @@ static void digest_piece(XXH64_state_t *h, const char *text)
 
 static void compute_digest(ns_spec *s)
 {
-    XXH64_state_t *h = XXH64_createState();
-    if (!h)
-        ns_xmalloc((size_t)-1); /* aborts with the usual out-of-memory message */
-    XXH64_reset(h, 0);
-    digest_piece(h, NS_DIGEST_TAG);
-    digest_piece(h, s->text);
+    XXH64_state_t h;
+    XXH64_reset(&h, 0);
+    digest_piece(&h, NS_DIGEST_TAG);
+    digest_piece(&h, s->text);
     for (int i = 0; i < s->n_scenarios; i++)
-        digest_piece(h, s->sc[i]->source);
-    digest_piece(h, ns_catalog_source(s->cat));
-    s->digest = XXH64_digest(h);
-    XXH64_freeState(h);
+        digest_piece(&h, s->sc[i]->source);
+    digest_piece(&h, ns_catalog_source(s->cat));
+    s->digest = XXH64_digest(&h);
 }
 
 static void build_warnings(ns_spec *s)
@@ -1393,8 +1390,8 @@ void ns_spec_free(ns_spec *s)
     ns_catalog_free(s->cat);
     free_side(&s->side[0]);
     free_side(&s->side[1]);
-    /* Entries that failed to compile are partly filled; the counts cover
-     * exactly what was allocated (calloc'd arrays, freed entries only). */
+    /* After a failed load the last entry may be half compiled: its
+     * n_cond counts every condition whose level array was allocated. */
     free_entries(s->exclude, s->n_exclude);
     free_entries(s->include, s->n_include);
     free(s->path);

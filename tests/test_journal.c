@@ -335,6 +335,7 @@ static void test_gaps_and_errors(void)
     st = ns_journal_resume(path, DIGEST, on_block, &c, &end, &j, &err);
     CHECK_ST(st, NS_ERR_HDF5, err);
     CHECK(j == NULL, "no journal after a failed replay");
+    ns_journal_close(j);
     ns_journal_close(resume_expect(path, 3, "after failed replay"));
 }
 
