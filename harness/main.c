@@ -209,7 +209,7 @@ static int cmd_run(int argc, char **argv)
         {"limit", required_argument, NULL, OPT_LIMIT}, {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     cmd_args a = {0};
-    int rc = parse_args("run", usage_run, "+o:j:qh", longopts, argc, argv, &a);
+    int rc = parse_args("run", usage_run, "o:j:qh", longopts, argc, argv, &a);
     if (rc >= 0)
         return rc;
     if (a.resume && a.force)
@@ -254,7 +254,7 @@ static int cmd_validate(int argc, char **argv)
     static const struct option longopts[] = {{"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     cmd_args a = {0};
-    int rc = parse_args("validate", usage_validate, "+h", longopts, argc, argv, &a);
+    int rc = parse_args("validate", usage_validate, "h", longopts, argc, argv, &a);
     if (rc >= 0)
         return rc;
     ns_spec *spec = NULL;
@@ -274,7 +274,7 @@ static int cmd_plan(int argc, char **argv)
         {"threads", required_argument, NULL, 'j'}, {"sample", required_argument, NULL, 's'},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     cmd_args a = {0};
-    int rc = parse_args("plan", usage_plan, "+j:s:h", longopts, argc, argv, &a);
+    int rc = parse_args("plan", usage_plan, "j:s:h", longopts, argc, argv, &a);
     if (rc >= 0)
         return rc;
     ns_spec *spec = NULL;
@@ -295,7 +295,7 @@ static int cmd_show(int argc, char **argv)
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     cmd_args a = {0};
-    int rc = parse_args("show", usage_show, "+J:h", longopts, argc, argv, &a);
+    int rc = parse_args("show", usage_show, "J:h", longopts, argc, argv, &a);
     if (rc >= 0)
         return rc;
     if (!a.have_job)
@@ -311,7 +311,7 @@ static int cmd_export(int argc, char **argv)
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     cmd_args a = {0};
-    int rc = parse_args("export", usage_export, "+c:h", longopts, argc, argv, &a);
+    int rc = parse_args("export", usage_export, "c:h", longopts, argc, argv, &a);
     if (rc >= 0)
         return rc;
     if (!a.csv)

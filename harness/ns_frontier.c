@@ -3,7 +3,8 @@
  * and its Nash and Kalai-Smorodinsky points (definitions: ns_frontier.h).
  *
  * How: each issue is discretised over its ZOPA into "points", each with
- * the weighted utility it adds for either side. Level i holds the Pareto
+ * the weighted utility it adds for either side; points another point of
+ * the same issue dominates are dropped at once. Level i holds the Pareto
  * set of partial outcomes over issues 0..i; level i+1 is every level-i
  * survivor combined with every point of issue i+1, pruned again. Because
  * utilities are additive, a partial outcome dominated on issues 0..i stays
@@ -22,6 +23,7 @@
  */
 #include "ns_frontier.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -30,7 +32,7 @@
 #define QUANTUM 1099511627776.0 /* 2^40 */
 #define GRID_TOL 1e-9           /* as in ns_scenario.c */
 #define TIE_TOL 1e-12           /* Nash/KS scores closer than this tie */
-#define MAX_CANDIDATES (1 << 22) /* ~170 MB of candidates at one step */
+#define MAX_CANDIDATES (1 << 21) /* ~120 MB at peak (56 bytes each) */
 
 /* One issue's discretisation: values and the weighted utilities they add. */
 typedef struct points {
@@ -39,17 +41,20 @@ typedef struct points {
     double *du[2];
 } points;
 
-/* A partial outcome over issues 0..level. */
+/* A partial outcome over issues 0..level, as the sort sees it. Sorting is
+ * most of the cost, so this stays small and utilities live in `level`. */
 typedef struct cand {
-    double u[2];
-    int64_t key[2]; /* quantised u, for comparisons */
+    int64_t key[2]; /* quantised utilities, see the file comment */
     int parent;     /* index into the previous level, -1 at level 0 */
     int point;      /* index into this issue's points */
 } cand;
 
+/* The Pareto set over issues 0..i: who each survivor is, and its exact
+ * (unquantised) utilities, from which the next level's sums are made. */
 typedef struct level {
     int n;
     cand *c;
+    double *u[2];
 } level;
 
 /* ------------------------------------------------------------------ */
@@ -135,9 +140,12 @@ static void free_points(points *p)
 static int cmp_int64_desc(int64_t a, int64_t b) { return (a < b) - (a > b); }
 static int cmp_int_asc(int a, int b) { return (a > b) - (a < b); }
 
+/* Sorting pointers rather than the candidates themselves: glibc's qsort
+ * moves 8-byte elements with plain word copies but larger ones through a
+ * generic copy, which made the whole computation about twice as slow. */
 static int cmp_cand(const void *pa, const void *pb)
 {
-    const cand *a = pa, *b = pb;
+    const cand *a = *(const cand *const *)pa, *b = *(const cand *const *)pb;
     int c = cmp_int64_desc(a->key[0], b->key[0]);
     if (!c)
         c = cmp_int64_desc(a->key[1], b->key[1]);
@@ -152,26 +160,65 @@ static int cmp_cand(const void *pa, const void *pb)
  * come out sorted by buyer utility descending. */
 static int prune(cand *c, int n)
 {
-    qsort(c, (size_t)n, sizeof *c, cmp_cand);
+    const cand **order = ns_xmalloc((size_t)(n > 0 ? n : 1) * sizeof *order);
+    for (int k = 0; k < n; k++)
+        order[k] = &c[k];
+    qsort(order, (size_t)n, sizeof *order, cmp_cand);
+    cand *kept = ns_xmalloc((size_t)(n > 0 ? n : 1) * sizeof *kept);
     int64_t best_s = -1;
-    int kept = 0;
+    int m = 0;
     for (int k = 0; k < n; k++) {
-        if (c[k].key[1] > best_s) {
-            best_s = c[k].key[1];
-            c[kept++] = c[k];
+        if (order[k]->key[1] > best_s) {
+            best_s = order[k]->key[1];
+            kept[m++] = *order[k];
         }
     }
-    return kept;
+    memcpy(c, kept, (size_t)m * sizeof *c);
+    free(kept);
+    free(order);
+    return m;
+}
+
+/* Utilities here are sums of weight * utility, never negative, so adding
+ * one half and truncating rounds to the nearest multiple of 2^-40. */
+static int64_t quantise(double u)
+{
+    assert(u >= 0);
+    return (int64_t)(u * QUANTUM + 0.5);
 }
 
 static void set_cand(cand *c, double ub, double us, int parent, int point)
 {
-    c->u[0] = ub;
-    c->u[1] = us;
-    c->key[0] = llround(ub * QUANTUM);
-    c->key[1] = llround(us * QUANTUM);
+    c->key[0] = quantise(ub);
+    c->key[1] = quantise(us);
     c->parent = parent;
     c->point = point;
+}
+
+/* Drops the points of one issue that another point of it dominates: a
+ * partial outcome using a dominated point is dominated by the same one
+ * using the dominating point, so such points can never reach the
+ * frontier. Keeps the others in the order the sort leaves them. */
+static void prune_points(points *p)
+{
+    if (p->n < 2)
+        return;
+    cand *c = ns_xmalloc((size_t)p->n * sizeof *c);
+    for (int b = 0; b < p->n; b++)
+        set_cand(&c[b], p->du[0][b], p->du[1][b], -1, b);
+    int n = prune(c, p->n);
+    points kept = {n, ns_xmalloc((size_t)n * sizeof *kept.value),
+                   {ns_xmalloc((size_t)n * sizeof *kept.du[0]),
+                    ns_xmalloc((size_t)n * sizeof *kept.du[1])}};
+    for (int k = 0; k < n; k++) {
+        int b = c[k].point;
+        kept.value[k] = p->value[b];
+        kept.du[0][k] = p->du[0][b];
+        kept.du[1][k] = p->du[1][b];
+    }
+    free_points(p);
+    *p = kept;
+    free(c);
 }
 
 /* Level i from level i-1 (or from nothing when i == 0). */
@@ -186,7 +233,7 @@ static ns_status extend(const level *prev, const points *p, level *out,
     out->c = ns_xmalloc((size_t)np * (size_t)p->n * sizeof *out->c);
     int n = 0;
     for (int a = 0; a < np; a++) {
-        double ub = prev ? prev->c[a].u[0] : 0, us = prev ? prev->c[a].u[1] : 0;
+        double ub = prev ? prev->u[0][a] : 0, us = prev ? prev->u[1][a] : 0;
         for (int b = 0; b < p->n; b++)
             set_cand(&out->c[n++], ub + p->du[0][b], us + p->du[1][b], prev ? a : -1, b);
     }
@@ -194,6 +241,14 @@ static ns_status extend(const level *prev, const points *p, level *out,
     /* survivors are usually a small fraction: give the rest back, since
      * every level is kept until the values are recovered */
     out->c = ns_xrealloc(out->c, (size_t)(out->n > 0 ? out->n : 1) * sizeof *out->c);
+    /* the same sums again, for the survivors only, unquantised */
+    for (int side = 0; side < 2; side++) {
+        out->u[side] = ns_xmalloc((size_t)(out->n > 0 ? out->n : 1) * sizeof *out->u[side]);
+        for (int k = 0; k < out->n; k++) {
+            const cand *c = &out->c[k];
+            out->u[side][k] = (prev ? prev->u[side][c->parent] : 0) + p->du[side][c->point];
+        }
+    }
     return NS_OK;
 }
 
@@ -221,9 +276,10 @@ static void fill_points(ns_frontier *f, const level *lv, const points *pts)
 {
     int last = f->n_issues - 1;
     for (int k = 0; k < f->n; k++) {
-        const cand *c = &lv[last].c[f->n - 1 - k];
-        f->u[0][k] = c->u[0];
-        f->u[1][k] = c->u[1];
+        int j = f->n - 1 - k;
+        const cand *c = &lv[last].c[j];
+        f->u[0][k] = lv[last].u[0][j];
+        f->u[1][k] = lv[last].u[1][j];
         for (int i = last; i >= 0; i--) {
             f->values[k * f->n_issues + i] = pts[i].value[c->point];
             if (i > 0)
@@ -278,11 +334,12 @@ ns_status ns_frontier_compute(const ns_scenario *sc, int resolution,
         return ns_fail(err, NS_ERR_INTERNAL, "scenario '%s' has %d issues", sc->name,
                        sc->n_issues);
     points pts[NS_MAX_ISSUES];
-    level lv[NS_MAX_ISSUES] = {{0, NULL}};
+    level lv[NS_MAX_ISSUES] = {{0, NULL, {NULL, NULL}}};
     double n_outcomes = 1;
     for (int i = 0; i < sc->n_issues; i++) {
         make_points(&sc->issue[i], resolution, &pts[i]);
-        n_outcomes *= pts[i].n;
+        n_outcomes *= pts[i].n; /* counted before pruning: the whole space */
+        prune_points(&pts[i]);
     }
     ns_status st = NS_OK;
     for (int i = 0; i < sc->n_issues && n_outcomes > 0 && !st; i++)
@@ -299,6 +356,8 @@ ns_status ns_frontier_compute(const ns_scenario *sc, int resolution,
     }
     for (int i = 0; i < sc->n_issues; i++) {
         free(lv[i].c);
+        free(lv[i].u[0]);
+        free(lv[i].u[1]);
         free_points(&pts[i]);
     }
     return st;

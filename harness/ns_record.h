@@ -33,7 +33,7 @@ typedef struct ns_job_row {
     char scenario[NS_NAME_LEN];
     char opener[8];           /* "buyer" or "seller" */
     char agent[2][NS_NAME_LEN];        /* agent kind per side */
-    char personality[2][NS_NAME_LEN];  /* archetype, "grid", "sobol", ... */
+    char personality[2][NS_NAME_LEN];  /* axis level label (docs/sweep-spec.md) */
     double trait[2][NS_N_TRAITS];
     char tactic[2][NS_NAME_LEN];
     char influence[2][NS_NAME_LEN];

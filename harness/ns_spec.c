@@ -23,6 +23,7 @@
  */
 #include "ns_spec.h"
 
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <gsl/gsl_qrng.h>
@@ -300,9 +301,14 @@ static ns_status duplicate(loader *ld, struct fy_node *again, struct fy_node *fi
 {
     int line, col;
     ns_yaml_where(first, &line, &col);
+    const char *as = ns_yaml_scalar(first);
+    if (as && strcmp(as, level) != 0) /* e.g. 0.2 after low (= 0.2) */
+        return ns_yaml_fail(ld->y, again, ld->err,
+                            "%s: duplicate level '%s' (same as '%s' at line %d, "
+                            "column %d)", what, level, as, line, col);
     return ns_yaml_fail(ld->y, again, ld->err,
-                        "%s: duplicate level '%s' (already listed at line %d)",
-                        what, level, line);
+                        "%s: duplicate level '%s' (already listed at line %d, "
+                        "column %d)", what, level, line, col);
 }
 
 /* ------------------------------------------------------------------ */
@@ -323,10 +329,13 @@ static ns_status get_u64(loader *ld, struct fy_node *n, const char *what,
     char *end = NULL;
     errno = 0;
     unsigned long long v = s && *s && *s != '-' && *s != '+' ? strtoull(s, &end, 10) : 0;
-    if (!s || !end || *end != '\0' || errno == ERANGE)
+    if (!s)
+        return ns_yaml_fail(ld->y, n, ld->err, "%s: expected a whole number, found %s",
+                            what, fy_node_is_sequence(n) ? "a list" : "a mapping");
+    if (!end || *end != '\0' || errno == ERANGE)
         return ns_yaml_fail(ld->y, n, ld->err,
                             "%s: expected a whole number from 0 to %" PRIu64
-                            ", found '%s'", what, UINT64_MAX, s ? s : "a list or mapping");
+                            ", found '%s'", what, UINT64_MAX, s);
     *out = v;
     return NS_OK;
 }
@@ -449,18 +458,18 @@ static ns_status load_options(loader *ld, struct fy_node *root)
 static void list_scenarios(const char *data_dir, char *buf, size_t size)
 {
     char *dir = str_printf("%s/scenarios", data_dir);
-    DIR *d = opendir(dir);
+    struct dirent **names = NULL;
+    int n = scandir(dir, &names, NULL, alphasort); /* sorted: stable messages */
     size_t used = 0;
     buf[0] = '\0';
-    struct dirent *e;
-    while (d && (e = readdir(d)) != NULL && used + NS_NAME_LEN + 8 < size) {
-        if (e->d_name[0] == '.' || !ends_with(e->d_name, ".yaml"))
-            continue;
-        used += (size_t)snprintf(buf + used, size - used, "%s%.*s", used ? ", " : "",
-                                 (int)(strlen(e->d_name) - 5), e->d_name);
+    for (int i = 0; i < n; i++) {
+        const char *f = names[i]->d_name;
+        if (f[0] != '.' && ends_with(f, ".yaml") && used + NS_NAME_LEN + 8 < size)
+            used += (size_t)snprintf(buf + used, size - used, "%s%.*s",
+                                     used ? ", " : "", (int)(strlen(f) - 5), f);
+        free(names[i]);
     }
-    if (d)
-        closedir(d);
+    free(names);
     free(dir);
 }
 
@@ -1076,7 +1085,9 @@ static ns_status find_level(loader *ld, int axis, struct fy_node *item, uint64_t
             text[plen + 1] >= '0' && text[plen + 1] <= '9') {
             errno = 0;
             unsigned long long k = strtoull(text + plen + 1, &end, 10);
-            if (*end == '\0' && errno == 0 && k < sd->n_personalities) {
+            /* Only the label as negsim writes it ("sobol#7", not "sobol#07"). */
+            if (*end == '\0' && errno == 0 && k < sd->n_personalities &&
+                !strcmp(text, level_name(s, axis, k, name, sizeof name))) {
                 *out = k;
                 return NS_OK;
             }
@@ -1128,7 +1139,10 @@ static ns_status compile_cond(loader *ld, int axis, struct fy_node *values,
     return NS_OK;
 }
 
-static ns_status compile_entry(loader *ld, struct fy_node *map, filter_entry *e)
+/* `list_key` is the "exclude:"/"include:" key: an empty entry has no
+ * position of its own to report. */
+static ns_status compile_entry(loader *ld, struct fy_node *map, struct fy_node *list_key,
+                               const char *what, int number, filter_entry *e)
 {
     ns_status st = ns_yaml_expect_map(ld->y, map, "filter entry", ld->err);
     if (!st)
@@ -1136,8 +1150,9 @@ static ns_status compile_entry(loader *ld, struct fy_node *map, filter_entry *e)
     if (st)
         return st;
     if (fy_node_mapping_item_count(map) <= 0)
-        return ns_yaml_fail(ld->y, map, ld->err,
-                            "filter entry: empty (it would match every job)");
+        return ns_yaml_fail(ld->y, list_key, ld->err,
+                            "%s: entry %d is empty (it would match every job)", what,
+                            number);
     void *it = NULL;
     struct fy_node_pair *p;
     while (!st && (p = ns_yaml_map_next(map, &it)) != NULL) {
@@ -1158,10 +1173,15 @@ static ns_status compile_entry(loader *ld, struct fy_node *map, filter_entry *e)
 static ns_status compile_list(loader *ld, struct fy_node *filters, const char *key,
                               filter_entry **out, int *count)
 {
-    struct fy_node *list;
+    struct fy_node *list, *key_node = NULL;
     ns_status st = fetch(ld, filters, key, &list);
     if (st || !list)
         return st;
+    void *pit = NULL;
+    struct fy_node_pair *p;
+    while ((p = ns_yaml_map_next(filters, &pit)) != NULL)
+        if (ns_yaml_pair_value(p) == list)
+            key_node = ns_yaml_pair_key(p);
     char what[32];
     snprintf(what, sizeof what, "filters.%s", key);
     if ((st = ns_yaml_expect_seq(ld->y, list, what, ld->err)))
@@ -1173,8 +1193,10 @@ static ns_status compile_list(loader *ld, struct fy_node *filters, const char *k
     *out = ns_xcalloc((size_t)len, sizeof **out);
     void *it = NULL;
     struct fy_node *item;
-    while (!st && (item = ns_yaml_seq_next(list, &it)) != NULL)
-        st = compile_entry(ld, item, &(*out)[(*count)++]);
+    while (!st && (item = ns_yaml_seq_next(list, &it)) != NULL) {
+        filter_entry *e = &(*out)[(*count)++];
+        st = compile_entry(ld, item, key_node, what, *count, e);
+    }
     return st;
 }
 
@@ -1468,6 +1490,7 @@ static void fill_side(const ns_spec *s, int side, const uint64_t ix[N_AXES],
 
 int ns_spec_job(const ns_spec *s, uint64_t id, ns_job *job)
 {
+    assert(id < s->grid);
     uint64_t ix[N_AXES];
     decode(s, id, ix);
     job->id = id;
@@ -1491,6 +1514,7 @@ int ns_spec_axis_count(const ns_spec *s) { return N_AXES; }
 
 ns_axis_info ns_spec_axis(const ns_spec *s, int i)
 {
+    assert(i >= 0 && i < N_AXES);
     ns_axis_info info = {axis_names[i], s->size[i]};
     return info;
 }
@@ -1498,12 +1522,17 @@ ns_axis_info ns_spec_axis(const ns_spec *s, int i)
 const char *ns_spec_axis_level(const ns_spec *s, int i, uint64_t j, char *buf,
                                size_t size)
 {
+    assert(i >= 0 && i < N_AXES && j < s->size[i] && size > 0);
     return level_name(s, i, j, buf, size);
 }
 
 const ns_catalog *ns_spec_catalog(const ns_spec *s) { return s->cat; }
 int ns_spec_scenario_count(const ns_spec *s) { return s->n_scenarios; }
-const ns_scenario *ns_spec_scenario(const ns_spec *s, int i) { return s->sc[i]; }
+const ns_scenario *ns_spec_scenario(const ns_spec *s, int i)
+{
+    assert(i >= 0 && i < s->n_scenarios);
+    return s->sc[i];
+}
 int ns_spec_max_issues(const ns_spec *s) { return s->max_issues; }
 const char *ns_spec_name(const ns_spec *s) { return s->name; }
 const char *ns_spec_path(const ns_spec *s) { return s->path; }

@@ -30,7 +30,7 @@
 struct ns_agent_kind;
 
 typedef struct ns_side_setup {
-    char personality[NS_NAME_LEN];  /* archetype name, "grid", "sobol", "uniform" */
+    char personality[NS_NAME_LEN];  /* level label: "A=low,N=0.2", archetype, "sobol#17", "grid#K" */
     double trait[NS_N_TRAITS];
     int tactic;                     /* catalogue index, 0 = none */
     int influence;                  /* catalogue index, 0 = none */

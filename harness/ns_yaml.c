@@ -61,6 +61,7 @@ static ns_status parse_text(const char *name, char *text, ns_yaml **out,
         free(text);
         return ns_fail(err, NS_ERR_NOMEM, "libfyaml: cannot create diagnostics");
     }
+    fy_diag_set_collect_errors(diag, true);
     struct fy_parse_cfg cfg = {
         .flags = FYPCF_QUIET | FYPCF_COLLECT_DIAG | FYPCF_RESOLVE_DOCUMENT,
         .diag = diag,
@@ -128,6 +129,25 @@ const char *ns_yaml_text(const ns_yaml *y) { return y->text; }
 /* libfyaml 0.7 keeps positions on tokens, not on nodes: a scalar has its
  * token; a collection is located at its first item, and an empty one at
  * the key that names it in its parent mapping. */
+static const struct fy_mark *node_mark(struct fy_node *n, int depth);
+
+/* Position of the key that names n in its parent mapping; for an item of
+ * a list, the key naming the list. */
+static const struct fy_mark *naming_key_mark(struct fy_node *n, int depth)
+{
+    struct fy_node *parent = n ? fy_node_get_parent(n) : NULL;
+    if (!parent || depth > 64)
+        return NULL;
+    if (fy_node_is_sequence(parent))
+        return naming_key_mark(parent, depth + 1);
+    void *it = NULL;
+    struct fy_node_pair *p;
+    while ((p = fy_node_mapping_iterate(parent, &it)) != NULL)
+        if (fy_node_pair_value(p) == n)
+            return node_mark(fy_node_pair_key(p), depth + 1);
+    return NULL;
+}
+
 static const struct fy_mark *node_mark(struct fy_node *n, int depth)
 {
     if (!n || depth > 64)
@@ -146,15 +166,7 @@ static const struct fy_mark *node_mark(struct fy_node *n, int depth)
         if (first)
             return node_mark(first, depth + 1);
     }
-    struct fy_node *parent = fy_node_get_parent(n);
-    if (parent && fy_node_is_mapping(parent)) {
-        struct fy_node_pair *p;
-        it = NULL;
-        while ((p = fy_node_mapping_iterate(parent, &it)) != NULL)
-            if (fy_node_pair_value(p) == n)
-                return node_mark(fy_node_pair_key(p), depth + 1);
-    }
-    return parent ? node_mark(parent, depth + 1) : NULL;
+    return naming_key_mark(n, depth);
 }
 
 void ns_yaml_where(struct fy_node *n, int *line, int *col)

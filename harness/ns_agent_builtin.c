@@ -1,0 +1,211 @@
+/*
+ * ns_agent_builtin.c - the built-in behavioural agent (kind "builtin"): a
+ * time- and behaviour-dependent concession strategy after Faratin, Sierra &
+ * Jennings (1998), with AC_next acceptance (Baarslag, Hindriks & Jonker
+ * 2014), logrolling across issues and a stochastic walk-away. Its
+ * parameters come from the catalogue's behavioural model
+ * (ns_catalog_agent_params); docs/model.md has the formulas and their
+ * sources.
+ *
+ * Each decide() call, for side s at its own move t (0-based) of T =
+ * max_rounds:
+ *   1. the first time the opponent has moved, its tactic and influence
+ *      technique act on this agent's parameters (once);
+ *   2. target U = time curve a - (a - r) * min(1, t/(d T))^(1/beta),
+ *      blended with relative tit-for-tat (mirror the opponent's last
+ *      concession, measured in this agent's utility) by `imitation`, and
+ *      never above the previous target;
+ *   3. accept the standing offer when it is acceptable and worth at least
+ *      U - accept_margin (on the last move: at least the floor r);
+ *   4. walk away with probability `walkaway` when the opponent has stalled
+ *      below the floor;
+ *   5. otherwise offer: per-issue utility levels blending a uniform split
+ *      with a greedy logrolling split, turned into values by the scenario.
+ *
+ * Randomness: the agent draws from neg->rng only in step 4, at most one
+ * gsl_rng_uniform per call, and only when the stall condition holds. Every
+ * other step is deterministic, so a job's transcript depends only on its
+ * seed, and adding a draw anywhere else would change every stored result.
+ *
+ * State lives in the engine's per-negotiation block: no allocation.
+ */
+#include <math.h>
+#include <string.h>
+
+#include <gsl/gsl_rng.h>
+
+#include "ns_agent.h"
+#include "ns_catalog.h"
+#include "ns_engine.h"
+
+/* An opponent concession at or below this (in this agent's utility) counts
+ * as no concession when deciding whether the talks have stalled. */
+#define STALL_DELTA 0.005
+/* Slack on utility comparisons, so that a value rebuilt from a grid does
+ * not miss a threshold it meets by rounding noise. */
+#define UTIL_EPS 1e-9
+
+typedef struct builtin_state {
+    ns_agent_params params;
+    int side;
+    int influenced;        /* opponent effects applied (done once) */
+    int moves;             /* own moves so far */
+    double prev_target;    /* target utility of the previous own offer */
+    int order[NS_MAX_ISSUES]; /* issues by own weight, lowest first */
+} builtin_state;
+
+static double clampd(double v, double lo, double hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* Issue indices sorted by this side's weight, lowest first (ties by index):
+ * the order in which greedy logrolling gives issues away. */
+static void sort_by_weight(const ns_scenario *sc, int side, int order[NS_MAX_ISSUES])
+{
+    for (int i = 0; i < sc->n_issues; i++) {
+        double w = sc->issue[i].side[side].weight;
+        int k = i;
+        while (k > 0 && sc->issue[order[k - 1]].side[side].weight > w) {
+            order[k] = order[k - 1];
+            k--;
+        }
+        order[k] = i;
+    }
+}
+
+static void builtin_begin(void *state, const ns_negotiation *neg, int side)
+{
+    builtin_state *st = state;
+    const ns_side_setup *me = &neg->job->side[side];
+    ns_catalog_agent_params(neg->cat, me->trait, me->tactic, me->influence, &st->params);
+    st->side = side;
+    st->influenced = 0;
+    st->moves = 0;
+    st->prev_target = st->params.p[NS_P_ASPIRATION];
+    sort_by_weight(neg->sc, side, st->order);
+}
+
+/* Faratin et al.'s polynomial time-dependent tactic, in utility. */
+static double time_target(const double *p, double r, int t, int T)
+{
+    double a = p[NS_P_ASPIRATION];
+    double tau = (double)t / (p[NS_P_DEADLINE] * (T > 0 ? T : 1));
+    if (tau >= 1)
+        return r;
+    return a - (a - r) * pow(tau, 1.0 / p[NS_P_BETA]);
+}
+
+/* Turn index of side `who`'s offer before its latest one, or -1. */
+static int previous_offer(const ns_negotiation *neg, int who)
+{
+    for (int k = neg->last_offer[who] - 1; k >= 0; k--)
+        if (neg->turns[k].speaker == who && neg->turns[k].action == NS_ACT_OFFER)
+            return k;
+    return -1;
+}
+
+/* The opponent's offer this side may accept now, or NULL. */
+static const ns_turn *standing_offer(const ns_negotiation *neg, int side)
+{
+    if (neg->n_turns == 0)
+        return NULL;
+    const ns_turn *t = &neg->turns[neg->n_turns - 1];
+    return t->speaker != side && t->action == NS_ACT_OFFER ? t : NULL;
+}
+
+/* Greedy logrolling levels g_i for target U: start from the best outcome
+ * (all 1) and give away utility on the issues this side weighs least until
+ * sum_i w_i g_i = U. */
+static void greedy_levels(const ns_scenario *sc, int side, const int *order,
+                          double U, double *g)
+{
+    double need = 1.0 - U;
+    for (int i = 0; i < sc->n_issues; i++)
+        g[i] = 1.0;
+    for (int k = 0; k < sc->n_issues && need > 0; k++) {
+        int i = order[k];
+        double w = sc->issue[i].side[side].weight;
+        double take = need < w ? need : w;
+        g[i] = w > 0 ? 1.0 - take / w : 0.0;
+        need -= take;
+    }
+}
+
+static void make_offer(const builtin_state *st, const ns_negotiation *neg, int t,
+                       double U, double *value)
+{
+    const ns_scenario *sc = neg->sc;
+    int s = st->side;
+    /* Anchoring: the first offer asks for the extreme of every range. */
+    if (t == 0 && st->params.p[NS_P_ANCHOR] >= 0.5) {
+        for (int i = 0; i < sc->n_issues; i++)
+            value[i] = ns_issue_extreme(&sc->issue[i], s);
+        return;
+    }
+    double L = st->params.p[NS_P_LOGROLLING], g[NS_MAX_ISSUES];
+    greedy_levels(sc, s, st->order, U, g);
+    for (int i = 0; i < sc->n_issues; i++)
+        value[i] = ns_issue_value_for_utility(&sc->issue[i], s, (1 - L) * U + L * g[i]);
+}
+
+static int builtin_decide(void *state, const ns_negotiation *neg, ns_move *move)
+{
+    builtin_state *st = state;
+    const double *p = st->params.p;
+    int s = st->side, opp = 1 - s, t = st->moves++;
+    move->text = NULL;
+
+    /* 1. The opponent's techniques show in its first message. */
+    if (!st->influenced && neg->last_offer[opp] >= 0) {
+        const ns_side_setup *o = &neg->job->side[opp];
+        ns_catalog_apply_opponent(neg->cat, &st->params, o->tactic, o->influence);
+        st->influenced = 1;
+    }
+    double a = p[NS_P_ASPIRATION], r = fmin(p[NS_P_FLOOR], a);
+
+    /* 2. Target: time curve, blended with tit-for-tat, never rising. */
+    double U = time_target(p, r, t, neg->max_rounds);
+    int latest = neg->last_offer[opp], prev = latest >= 0 ? previous_offer(neg, opp) : -1;
+    /* the opponent's last concession, in this agent's utility */
+    double delta = prev >= 0 ? neg->turns[latest].utility[s] - neg->turns[prev].utility[s]
+                             : 0;
+    if (prev >= 0 && t > 0) {
+        double tft = clampd(st->prev_target - delta, r, a);
+        U = (1 - p[NS_P_IMITATION]) * U + p[NS_P_IMITATION] * tft;
+    }
+    if (t > 0)
+        U = fmin(U, st->prev_target);
+
+    /* 3. AC_next, and on the last move anything at or above the floor. */
+    const ns_turn *o = standing_offer(neg, s);
+    if (o && ns_scenario_acceptable(neg->sc, s, o->value)) {
+        double uo = o->utility[s];
+        if (uo >= U - p[NS_P_ACCEPT_MARGIN] - UTIL_EPS ||
+            (t >= neg->max_rounds - 1 && uo >= r - UTIL_EPS)) {
+            move->action = NS_ACT_ACCEPT;
+            memcpy(move->value, o->value, sizeof move->value);
+            return NS_AGENT_READY;
+        }
+    }
+
+    /* 4. Walk away from a stalled opponent below the floor (the only draw). */
+    if (prev >= 0 && delta <= STALL_DELTA && neg->turns[latest].utility[s] < r &&
+        gsl_rng_uniform(neg->rng) < p[NS_P_WALKAWAY]) {
+        move->action = NS_ACT_WALK;
+        return NS_AGENT_READY;
+    }
+
+    /* 5. Offer. */
+    move->action = NS_ACT_OFFER;
+    make_offer(st, neg, t, U, move->value);
+    st->prev_target = U;
+    return NS_AGENT_READY;
+}
+
+const ns_agent_kind ns_agent_builtin = {
+    .name = "builtin",
+    .state_size = sizeof(builtin_state),
+    .begin = builtin_begin,
+    .decide = builtin_decide,
+};

@@ -1,0 +1,347 @@
+/*
+ * ns_message.c - transcript texts for moves without their own text (the
+ * built-in agent's), rendered straight into the NS_TEXT_LEN row buffer.
+ *
+ * Shapes (opener only on offers; see ns_message.h):
+ *   [opener ]My opening offer: <fragments>.      the side's first offer
+ *   [opener ]I can do <fragments>.               later offers
+ *   Deal: <fragments>. Let's shake on it.        accept
+ *   This is not going anywhere for me. I'm walking away.
+ * Fragments are each issue's phrase template with {value} and {unit}
+ * filled in, joined "a, b, c and d". The opener is a phrase of the
+ * speaker's influence technique, else of its tactic, picked by the
+ * speaker's own move number so that it varies along the transcript.
+ *
+ * This runs for every turn of every job (a few million times a second), so
+ * it uses a bounded writer over the output buffer: no allocation, no
+ * snprintf, numbers converted digit by digit. The templates are short
+ * (under 100 bytes), so scanning them per call costs less than caching
+ * parsed forms would in complexity. Output is cut at NS_TEXT_LEN - 1 bytes
+ * on a UTF-8 character boundary and the rest of the buffer is zeroed,
+ * because rows are compared byte for byte.
+ */
+#include "ns_message.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Bounded appender: never writes at or past `end` (the last byte of the
+ * buffer, kept for the NUL). Bytes between p and end may hold scratch from
+ * the word copies below until finish() zeroes them. */
+typedef struct writer {
+    char *start, *p, *end;
+    int truncated;
+} writer;
+
+static inline void put(writer *w, const char *s, size_t n)
+{
+    size_t room = (size_t)(w->end - w->p);
+    if (n <= room) {
+        memcpy(w->p, s, n); /* constant n (literals): inlined, no call */
+        w->p += n;
+    } else {
+        memcpy(w->p, s, room);
+        w->p += room;
+        w->truncated = 1;
+    }
+}
+#define PUT_LIT(w, lit) put((w), (lit), sizeof(lit) - 1)
+
+/* Copying runs of text eight bytes at a time. The strings rendered here
+ * (templates, openers, units, option names) live in fixed-size arrays, so
+ * reading a whole word up to the array's end (`limit`) is always in
+ * bounds; a run stops at a NUL or at the byte `stop` ('{' in templates).
+ * A byte-at-a-time loop spent most of the render time here. */
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+/* High bit set in each zero byte of x (exact for the lowest one, which is
+ * all we use). */
+static inline uint64_t zero_bytes(uint64_t x) { return (x - ONES) & ~x & HIGHS; }
+
+/* Copies from p up to (not including) the first NUL or `stop` byte, or as
+ * much as fits; returns where it stopped in the source. */
+static const char *copy_run(writer *w, const char *p, const char *limit, char stop)
+{
+    char *q = w->p;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    const uint64_t stops = ONES * (unsigned char)stop;
+    while (limit - p >= 8 && w->end - q >= 8) {
+        uint64_t x;
+        memcpy(&x, p, 8);
+        memcpy(q, &x, 8);
+        uint64_t m = zero_bytes(x) | zero_bytes(x ^ stops);
+        if (m) {
+            int k = __builtin_ctzll(m) >> 3; /* little endian: lowest = first */
+            w->p = q + k;
+            return p + k;
+        }
+        p += 8;
+        q += 8;
+    }
+#endif
+    while (p < limit && *p && *p != stop) {
+        if (q == w->end) {
+            w->truncated = 1;
+            break;
+        }
+        *q++ = *p++;
+    }
+    w->p = q;
+    return p;
+}
+
+/* A NUL-terminated string held in an array of `size` bytes. */
+static inline void put_array(writer *w, const char *s, size_t size)
+{
+    copy_run(w, s, s + size, '\0');
+}
+
+/* ----------------------------------------------------------------- numbers */
+
+static const double pow10_table[10] = {1e0, 1e1, 1e2, 1e3, 1e4,
+                                       1e5, 1e6, 1e7, 1e8, 1e9};
+
+static const char digit_pairs[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+/* Writes the digits of x backwards ending just before `end`; returns the
+ * first digit's address. Two digits per division: the divisions are the
+ * cost here. */
+static char *digits_backward(uint64_t x, char *end)
+{
+    while (x >= 100) {
+        unsigned d = (unsigned)(x % 100);
+        x /= 100;
+        *--end = digit_pairs[2 * d + 1];
+        *--end = digit_pairs[2 * d];
+    }
+    if (x >= 10) {
+        *--end = digit_pairs[2 * x + 1];
+        *--end = digit_pairs[2 * x];
+    } else {
+        *--end = (char)('0' + x);
+    }
+    return end;
+}
+
+int ns_format_number(double v, int decimals, char *out)
+{
+    if (isnan(v)) {
+        memcpy(out, "n/a", 4);
+        return 3;
+    }
+    if (decimals < 0)
+        decimals = 0;
+    if (decimals > 9)
+        decimals = 9;
+    double scaled = fabs(v) * pow10_table[decimals];
+    /* Beyond 2^63 the digits no longer fit a uint64_t; such numbers never
+     * occur in a scenario, so a plain %g is good enough (and stays under
+     * the 32 bytes promised). */
+    if (!(scaled < 9.2e18))
+        return snprintf(out, 32, "%.6g", v);
+    /* Round half away from zero, exactly: scaled - trunc(scaled) is exact
+     * in binary, where scaled + 0.5 could round up a value just below .5. */
+    uint64_t x = (uint64_t)scaled;
+    if (scaled - (double)x >= 0.5)
+        x++;
+    int neg = v < 0 && x != 0; /* no "-0" */
+    uint64_t ip = x;
+    for (int d = 0; d < decimals; d++)
+        ip /= 10;
+    /* Length first, then digits written backwards straight into out: no
+     * scratch buffer and no variable-length copy. */
+    int ndig = 1;
+    for (uint64_t t = ip; t >= 10; t /= 10)
+        ndig++;
+    int n = neg + ndig + (ndig - 1) / 3 + (decimals ? decimals + 1 : 0);
+    char *p = out + n;
+    *p = '\0';
+    if (decimals) {
+        /* constant divisor: the compiler turns it into a multiplication */
+        for (int d = 0; d < decimals; d++, x /= 10)
+            *--p = (char)('0' + x % 10);
+        *--p = '.';
+    }
+    /* integer part in groups of three, separated by commas */
+    while (ip >= 1000) {
+        unsigned g = (unsigned)(ip % 1000);
+        ip /= 1000;
+        p -= 3;
+        p[0] = (char)('0' + g / 100);
+        p[1] = digit_pairs[2 * (g % 100)];
+        p[2] = digit_pairs[2 * (g % 100) + 1];
+        *--p = ',';
+    }
+    p = digits_backward(ip, p);
+    if (neg)
+        *--p = '-';
+    return n;
+}
+
+/* --------------------------------------------------------------- fragments */
+
+static void put_value(writer *w, const ns_issue *is, double v)
+{
+    if (is->type == NS_ISSUE_DISCRETE) {
+        int k = isnan(v) ? -1 : (int)lround(v);
+        if (k < 0 || k >= is->n_options)
+            PUT_LIT(w, "?");
+        else
+            put_array(w, is->options[k], sizeof is->options[k]);
+        return;
+    }
+    char buf[32];
+    int n = ns_format_number(v, is->decimals, buf);
+    if (w->end - w->p >= (ptrdiff_t)sizeof buf) {
+        memcpy(w->p, buf, sizeof buf); /* fixed size: a few moves, no call */
+        w->p += n;
+    } else {
+        put(w, buf, (size_t)n);
+    }
+}
+
+/* 1 when p begins with lit; stops at p's NUL, so it never reads past the
+ * end of the template. */
+static inline int starts_with(const char *p, const char *lit)
+{
+    while (*lit && *p == *lit)
+        p++, lit++;
+    return *lit == '\0';
+}
+
+/* Padded to the size of ns_issue.phrase, so copy_run may read whole words. */
+static const char default_phrase[sizeof((ns_issue *)0)->phrase] = "{value} {unit}";
+
+/* One issue's phrase template, e.g. "delivery in {value} {unit}". An empty
+ * unit also drops the blank before it, so "{value} {unit}" with no unit
+ * gives "12", not "12 ". Any other brace is copied as it is. */
+static void put_fragment(writer *w, const ns_issue *is, double v)
+{
+    const char *p = is->phrase[0] ? is->phrase : default_phrase;
+    const char *limit = p + sizeof is->phrase;
+    for (;;) {
+        p = copy_run(w, p, limit, '{');
+        if (w->truncated || p == limit || *p == '\0')
+            return;
+        if (starts_with(p, "{value}")) {
+            put_value(w, is, v);
+            p += 7;
+        } else if (starts_with(p, "{unit}")) {
+            if (is->unit[0])
+                put_array(w, is->unit, sizeof is->unit);
+            else if (w->p > w->start && w->p[-1] == ' ')
+                w->p--;
+            p += 6;
+        } else {
+            PUT_LIT(w, "{");
+            p++;
+        }
+    }
+}
+
+static void put_fragments(writer *w, const ns_scenario *sc, const double *v)
+{
+    for (int i = 0; i < sc->n_issues; i++) {
+        if (i > 0) {
+            if (i == sc->n_issues - 1)
+                PUT_LIT(w, " and ");
+            else
+                PUT_LIT(w, ", ");
+        }
+        put_fragment(w, &sc->issue[i], v[i]);
+    }
+}
+
+/* ------------------------------------------------------------------ moves */
+
+/* The technique whose phrases open the speaker's offers: its influence
+ * technique, else its tactic; NULL when neither has phrases ("none"). */
+static const ns_technique *opener(const ns_negotiation *neg, int side)
+{
+    const ns_side_setup *ss = &neg->job->side[side];
+    const ns_technique *t = ns_catalog_technique(neg->cat, NS_INFLUENCE, ss->influence);
+    if (!t || t->n_phrases == 0)
+        t = ns_catalog_technique(neg->cat, NS_TACTIC, ss->tactic);
+    return t && t->n_phrases > 0 ? t : NULL;
+}
+
+static void put_offer(writer *w, const ns_negotiation *neg, int side, int turn,
+                      const ns_move *move)
+{
+    /* After an opener ending in a comma (or a word) the sentence goes on
+     * in lower case; after ".", "!", "?" or ":" a new one starts. */
+    int capital = 1;
+    const ns_technique *t = opener(neg, side);
+    if (t) {
+        const char *op = t->phrases[(turn / 2) % t->n_phrases];
+        put_array(w, op, sizeof t->phrases[0]);
+        if (w->p > w->start) {
+            char last = w->p[-1];
+            capital = last == '.' || last == '!' || last == '?' || last == ':';
+        }
+        PUT_LIT(w, " ");
+    }
+    /* Turns alternate and only offers continue a negotiation, so a side's
+     * first offer is turn 0 or 1. */
+    if (turn < 2) {
+        if (capital)
+            PUT_LIT(w, "My opening offer: ");
+        else
+            PUT_LIT(w, "my opening offer: ");
+    } else {
+        PUT_LIT(w, "I can do ");
+    }
+    put_fragments(w, neg->sc, move->value);
+    PUT_LIT(w, ".");
+}
+
+/* Cuts a truncated text back to a whole UTF-8 character, then NUL-pads the
+ * rest of the buffer. */
+static void finish(writer *w, char *out)
+{
+    if (w->truncated) {
+        char *q = w->p;
+        int cont = 0;
+        while (q > out && cont < 3 && ((unsigned char)q[-1] & 0xC0) == 0x80) {
+            q--;
+            cont++;
+        }
+        if (q > out) {
+            unsigned char lead = (unsigned char)q[-1];
+            int need = lead >= 0xF0 ? 3 : lead >= 0xE0 ? 2 : lead >= 0xC0 ? 1 : 0;
+            if (need > cont)
+                w->p = q - 1; /* drop the incomplete character */
+        }
+    }
+    memset(w->p, 0, (size_t)(out + NS_TEXT_LEN - w->p));
+}
+
+void ns_message_render(const ns_negotiation *neg, int side, int turn,
+                       const ns_move *move, char out[NS_TEXT_LEN])
+{
+    writer w = {out, out, out + NS_TEXT_LEN - 1, 0};
+    if (move->text) {
+        put(&w, move->text, strlen(move->text));
+    } else {
+        switch (move->action) {
+        case NS_ACT_OFFER:
+            put_offer(&w, neg, side, turn, move);
+            break;
+        case NS_ACT_ACCEPT:
+            PUT_LIT(&w, "Deal: ");
+            put_fragments(&w, neg->sc, move->value);
+            PUT_LIT(&w, ". Let's shake on it.");
+            break;
+        case NS_ACT_WALK:
+            PUT_LIT(&w, "This is not going anywhere for me. I'm walking away.");
+            break;
+        }
+    }
+    finish(&w, out);
+}
