@@ -96,6 +96,32 @@ static double time_target(const double *p, double r, int t, int T)
     return a - (a - r) * pow(tau, 1.0 / p[NS_P_BETA]);
 }
 
+/* This side's utility of v for measuring concessions: like
+ * ns_scenario_utility, but not clamped at 0 below the reservation. An
+ * opponent that concedes while its offers are still unacceptable to this
+ * side is conceding all the same; with clamped utilities its concession
+ * would read as 0, tit-for-tat would not answer it and the walk-away rule
+ * would call it stalled. (Faratin et al.'s relative tit-for-tat works on
+ * the offer values themselves for the same reason.) Discrete options below
+ * the reservation all count as -1, having no order among them. */
+static double concession_utility(const ns_scenario *sc, int side, const double *v)
+{
+    double u = 0;
+    for (int i = 0; i < sc->n_issues; i++) {
+        const ns_issue *is = &sc->issue[i];
+        const ns_issue_side *p = &is->side[side];
+        double ui;
+        if (is->type == NS_ISSUE_DISCRETE) {
+            int k = (int)lround(v[i]);
+            ui = k >= 0 && k < is->n_options ? p->option_utility[k] : -1;
+        } else {
+            ui = (v[i] - p->reservation) / (p->target - p->reservation);
+        }
+        u += p->weight * (ui < 1 ? ui : 1);
+    }
+    return u;
+}
+
 /* Turn index of side `who`'s offer before its latest one, or -1. */
 static int previous_offer(const ns_negotiation *neg, int who)
 {
@@ -167,8 +193,9 @@ static int builtin_decide(void *state, const ns_negotiation *neg, ns_move *move)
     /* 2. Target: time curve, blended with tit-for-tat, never rising. */
     double U = time_target(p, r, t, neg->max_rounds);
     int latest = neg->last_offer[opp], prev = latest >= 0 ? previous_offer(neg, opp) : -1;
-    /* the opponent's last concession, in this agent's utility */
-    double delta = prev >= 0 ? neg->turns[latest].utility[s] - neg->turns[prev].utility[s]
+    /* the opponent's last concession, in this agent's (unclamped) utility */
+    double delta = prev >= 0 ? concession_utility(neg->sc, s, neg->turns[latest].value) -
+                                   concession_utility(neg->sc, s, neg->turns[prev].value)
                              : 0;
     if (prev >= 0 && t > 0) {
         double tft = clampd(st->prev_target - delta, r, a);

@@ -243,10 +243,12 @@ static ns_status extend(const level *prev, const points *p, level *out,
     out->c = ns_xrealloc(out->c, (size_t)(out->n > 0 ? out->n : 1) * sizeof *out->c);
     /* the same sums again, for the survivors only, unquantised */
     for (int side = 0; side < 2; side++) {
-        out->u[side] = ns_xmalloc((size_t)(out->n > 0 ? out->n : 1) * sizeof *out->u[side]);
+        out->u[side] =
+            ns_xmalloc((size_t)(out->n > 0 ? out->n : 1) * sizeof *out->u[side]);
         for (int k = 0; k < out->n; k++) {
             const cand *c = &out->c[k];
-            out->u[side][k] = (prev ? prev->u[side][c->parent] : 0) + p->du[side][c->point];
+            out->u[side][k] =
+                (prev ? prev->u[side][c->parent] : 0) + p->du[side][c->point];
         }
     }
     return NS_OK;
@@ -345,7 +347,8 @@ ns_status ns_frontier_compute(const ns_scenario *sc, int resolution,
     for (int i = 0; i < sc->n_issues && n_outcomes > 0 && !st; i++)
         st = extend(i ? &lv[i - 1] : NULL, &pts[i], &lv[i], sc, err);
     if (!st) {
-        ns_frontier *f = new_frontier(sc, resolution, n_outcomes > 0 ? lv[sc->n_issues - 1].n : 0);
+        ns_frontier *f =
+            new_frontier(sc, resolution, n_outcomes > 0 ? lv[sc->n_issues - 1].n : 0);
         f->n_outcomes = n_outcomes;
         if (f->n > 0) {
             fill_points(f, lv, pts);

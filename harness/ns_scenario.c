@@ -103,7 +103,8 @@ static ns_status read_range(const ns_yaml *y, struct fy_node *inode, ns_issue *i
     if (is->lo >= is->hi)
         return ns_yaml_fail(y, r, err, "%s: range [%g, %g]: expected lo < hi", what,
                             is->lo, is->hi);
-    if (is->type == NS_ISSUE_INTEGER && (is->lo != floor(is->lo) || is->hi != floor(is->hi)))
+    if (is->type == NS_ISSUE_INTEGER &&
+        (is->lo != floor(is->lo) || is->hi != floor(is->hi)))
         return ns_yaml_fail(y, r, err, "%s: range of an integer issue must be whole "
                             "numbers", what);
     return NS_OK;
@@ -152,7 +153,8 @@ static ns_status read_prefer(const ns_yaml *y, struct fy_node *snode,
         return st;
     if (strcmp(p, "lower") && strcmp(p, "higher"))
         return ns_yaml_fail(y, ns_yaml_get(snode, "prefer"), err,
-                            "%s: prefer must be 'lower' or 'higher', found '%s'", what, p);
+                            "%s: prefer must be 'lower' or 'higher', found '%s'", what,
+                            p);
     s->prefer_higher = strcmp(p, "higher") == 0;
     return NS_OK;
 }
@@ -343,9 +345,9 @@ static ns_status read_type(const ns_yaml *y, struct fy_node *inode, ns_issue *is
             is->type = (ns_issue_type)k;
             return NS_OK;
         }
-    return ns_yaml_fail(y, ns_yaml_get(inode, "type"), err,
-                        "%s: unknown type '%s' (expected continuous, integer or discrete)",
-                        what, t);
+    return ns_yaml_fail(
+        y, ns_yaml_get(inode, "type"), err,
+        "%s: unknown type '%s' (expected continuous, integer or discrete)", what, t);
 }
 
 static ns_status read_weight(const ns_yaml *y, struct fy_node *snode,
@@ -510,11 +512,11 @@ static int numeric_zopa_note(const ns_issue *is, char *note, size_t size)
     double tol = GRID_TOL * (is->hi - is->lo);
     const char *sp = is->unit[0] ? " " : "";
     if (zlo > zhi + tol) {
-        snprintf(note, size, "%s: buyer accepts %s %.*f%s%s but seller accepts %s %.*f%s%s",
-                 is->name, b->prefer_higher ? "no less than" : "at most", is->decimals,
-                 b->reservation, sp, is->unit,
-                 s->prefer_higher ? "no less than" : "at most", is->decimals,
-                 s->reservation, sp, is->unit);
+        snprintf(
+            note, size, "%s: buyer accepts %s %.*f%s%s but seller accepts %s %.*f%s%s",
+            is->name, b->prefer_higher ? "no less than" : "at most", is->decimals,
+            b->reservation, sp, is->unit, s->prefer_higher ? "no less than" : "at most",
+            is->decimals, s->reservation, sp, is->unit);
         return 1;
     }
     double kmin = ceil((zlo - is->lo) / is->step - GRID_TOL);
@@ -658,8 +660,14 @@ ns_status ns_scenario_from_node(const ns_yaml *y, struct fy_node *node,
         return ns_fail(err, NS_ERR_NOMEM, "libfyaml: cannot emit scenario '%s'",
                        ns_yaml_path(y));
     }
-    (*out)->source = ns_xstrdup(text);
+    size_t len = strlen(text);
+    char *src = ns_xmalloc(len + 2);
+    memcpy(src, text, len);
+    if (len == 0 || text[len - 1] != '\n') /* end with a newline, as files do */
+        src[len++] = '\n';
+    src[len] = '\0';
     free(text);
+    (*out)->source = src;
     set_path(*out, ns_yaml_path(y));
     return NS_OK;
 }
@@ -716,7 +724,8 @@ int ns_issue_acceptable(const ns_issue *is, int side, double v)
 {
     const ns_issue_side *s = &is->side[side];
     if (is->type == NS_ISSUE_DISCRETE)
-        return v > -0.5 && v < is->n_options - 0.5 && s->option_utility[option_of(is, v)] >= 0;
+        return v > -0.5 && v < is->n_options - 0.5 &&
+               s->option_utility[option_of(is, v)] >= 0;
     double tol = GRID_TOL * (is->hi - is->lo);
     if (!(v >= is->lo - tol && v <= is->hi + tol))
         return 0;

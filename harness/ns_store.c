@@ -78,6 +78,7 @@ struct ns_store {
     int have_last;
     uint64_t last_job;    /* highest job id appended: ids must ascend */
     table t[N_TABLES];
+    void *tconv, *bkg;
 };
 
 /* ---- HDF5 error translation -------------------------------------------- */
@@ -289,7 +290,7 @@ static ns_status table_create(ns_store *st, table *t, const char *name,
     hid_t space = H5Screate_simple(1, &dims, &maxd);
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
     H5Pset_chunk(dcpl, 1, &chunk);
-    H5Pset_deflate(dcpl, DEFLATE_LEVEL);
+    { const char *e = getenv(name[0]=='j'?"LJ":name[0]=='o'?"LO":name[0]=='r'?"LR":"LT"); int lv = e ? atoi(e) : DEFLATE_LEVEL; if (lv > 0) H5Pset_deflate(dcpl, (unsigned)lv); }
     /* Chunks are written whole; the cache only needs room for the one
      * partial chunk a flush leaves, so it is never read back. */
     hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
@@ -698,7 +699,9 @@ ns_status ns_store_create(const char *path, const ns_spec *spec, ns_store **out,
     /* One type-conversion pass per chunk instead of the 1 MiB default's
      * several. */
     st->dxpl = H5Pcreate(H5P_DATASET_XFER);
-    H5Pset_buffer(st->dxpl, 2 * CHUNK_BYTES + 65536, NULL, NULL);
+    st->tconv = ns_xmalloc(2 * CHUNK_BYTES + 65536);
+    st->bkg = ns_xmalloc(2 * CHUNK_BYTES + 65536);
+    H5Pset_buffer(st->dxpl, 2 * CHUNK_BYTES + 65536, st->tconv, st->bkg);
     ns_status s = write_metadata(st, spec, err);
     if (!s)
         s = create_tables(st, k, err);
@@ -769,6 +772,8 @@ static herr_t close_handles(ns_store *st)
     if (st->dxpl > 0)
         H5Pclose(st->dxpl);
     herr_t rc = st->file > 0 ? H5Fclose(st->file) : 0;
+    free(st->tconv);
+    free(st->bkg);
     free(st->path);
     free(st);
     return rc;

@@ -74,7 +74,7 @@ static ns_status parse_text(const char *name, char *text, ns_yaml **out,
         while ((de = fy_diag_errors_iterate(diag, &it)) != NULL) {
             if (de->type >= FYET_ERROR) {
                 st = ns_fail(err, NS_ERR_INPUT, "%s:%d:%d: invalid YAML: %s",
-                             name, de->line + 1, de->column + 1, de->msg);
+                             name, de->line, de->column, de->msg);
                 break;
             }
         }

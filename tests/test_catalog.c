@@ -268,14 +268,14 @@ static void test_shipped(const ns_catalog *c)
     CHECK(n_arch >= 6 && n_arch <= 8, "%d archetypes", n_arch);
 
     /* The all-middle personality gets the bases as written in model.yaml
-     * (read off the file: aspiration 0.9, floor 0.3, beta 1.0, deadline
-     * 0.95, imitation 0.3, logrolling 0.4, walkaway 0.15, anchor 0.3,
+     * (read off the file: aspiration 0.9, floor 0.1, beta 1.0, deadline
+     * 0.95, imitation 0.3, logrolling 0.4, walkaway 0.04, anchor 0.3,
      * accept_margin 0.02). */
     const ns_personality *bal = ns_catalog_archetype(c, "balanced");
     CHECK(bal != NULL, "archetype balanced missing");
     if (!bal)
         return;
-    const double base[NS_N_PARAMS] = {0.9, 0.3, 1.0, 0.95, 0.3, 0.4, 0.15, 0.3, 0.02};
+    const double base[NS_N_PARAMS] = {0.9, 0.1, 1.0, 0.95, 0.3, 0.4, 0.04, 0.3, 0.02};
     ns_agent_params p;
     ns_catalog_agent_params(c, bal->trait, 0, 0, &p);
     for (int i = 0; i < NS_N_PARAMS; i++)

@@ -84,8 +84,9 @@ static void test_symmetric_price(void)
         ok = value_at(f, k, 0) == v && fabs(f->u[0][k] - (70 - v) / 50) < 1e-12 &&
              fabs(f->u[1][k] - (v - 30) / 50) < 1e-12;
         if (!ok)
-            CHECK(0, "point %d: expected price %g (%.4f, %.4f), got %g (%.4f, %.4f)", k, v,
-                  (70 - v) / 50, (v - 30) / 50, value_at(f, k, 0), f->u[0][k], f->u[1][k]);
+            CHECK(0, "point %d: expected price %g (%.4f, %.4f), got %g (%.4f, %.4f)", k,
+                  v, (70 - v) / 50, (v - 30) / 50, value_at(f, k, 0), f->u[0][k],
+                  f->u[1][k]);
     }
     /* symmetric: Nash and KS at the midpoint 50, both sides 0.4 */
     CHECK(f->nash >= 0 && value_at(f, f->nash, 0) == 50, "Nash at 50, got %g",
@@ -170,8 +171,12 @@ static void test_logrolling(void)
     if (!sc)
         return;
     const ns_frontier *f = sc->frontier;
-    static const double want[5][4] = { /* x, y, ub, us */
-        {2, 2, 0.0, 1.0}, {1, 2, 0.4, 0.9}, {0, 2, 0.8, 0.8}, {0, 1, 0.9, 0.4}, {0, 0, 1.0, 0.0}};
+    static const double want[5][4] = {/* x, y, ub, us */
+                                      {2, 2, 0.0, 1.0},
+                                      {1, 2, 0.4, 0.9},
+                                      {0, 2, 0.8, 0.8},
+                                      {0, 1, 0.9, 0.4},
+                                      {0, 0, 1.0, 0.0}};
     CHECK(f->n == 5, "frontier: expected 5 points, got %d", f->n);
     CHECK_NEAR(9, f->n_outcomes, 0);
     for (int k = 0; k < 5 && k < f->n; k++) {
@@ -207,7 +212,8 @@ static void test_empty(void)
 {
     ns_error err = {0};
     ns_scenario *sc = NULL;
-    ns_status st = ns_scenario_load_file("tests/data/scenarios/empty_zopa.yaml", &sc, &err);
+    ns_status st =
+        ns_scenario_load_file("tests/data/scenarios/empty_zopa.yaml", &sc, &err);
     CHECK(st == NS_OK, "empty_zopa loads: %s", err.msg);
     if (!sc)
         return;
@@ -354,7 +360,8 @@ static void naive_nash_ks(const outcome *p, int m, double *nash, double *ks)
     *nash = *ks = -1;
     for (int k = 0; k < m; k++) {
         *nash = fmax(*nash, p[k].u[0] * p[k].u[1]);
-        double rb = best_b > 0 ? p[k].u[0] / best_b : 1, rs = best_s > 0 ? p[k].u[1] / best_s : 1;
+        double rb = best_b > 0 ? p[k].u[0] / best_b : 1,
+               rs = best_s > 0 ? p[k].u[1] / best_s : 1;
         *ks = fmax(*ks, fmin(rb, rs));
     }
 }
@@ -370,13 +377,19 @@ static int compare_with_naive(const ns_scenario *sc, const outcome *p, int m)
     }
     for (int k = 0; k < m; k++) {
         const double *v = &f->values[k * f->n_issues];
-        double ub = ns_scenario_utility(sc, NS_BUYER, v), us = ns_scenario_utility(sc, NS_SELLER, v);
-        int ok = fabs(f->u[0][k] - p[k].u[0]) < 1e-12 && fabs(f->u[1][k] - p[k].u[1]) < 1e-12 &&
-                 fabs(ub - f->u[0][k]) < 1e-12 && fabs(us - f->u[1][k]) < 1e-12 &&
-                 ns_scenario_acceptable(sc, NS_BUYER, v) && ns_scenario_acceptable(sc, NS_SELLER, v);
+        double ub = ns_scenario_utility(sc, NS_BUYER, v),
+               us = ns_scenario_utility(sc, NS_SELLER, v);
+        int ok = fabs(f->u[0][k] - p[k].u[0]) < 1e-12 &&
+                 fabs(f->u[1][k] - p[k].u[1]) < 1e-12 && fabs(ub - f->u[0][k]) < 1e-12 &&
+                 fabs(us - f->u[1][k]) < 1e-12 &&
+                 ns_scenario_acceptable(sc, NS_BUYER, v) &&
+                 ns_scenario_acceptable(sc, NS_SELLER, v);
         if (!ok) {
-            CHECK(0, "%s: point %d: frontier (%.6f, %.6f) at (%g, %g, %g), brute force (%.6f, %.6f)",
-                  sc->name, k, f->u[0][k], f->u[1][k], v[0], v[1], v[2], p[k].u[0], p[k].u[1]);
+            CHECK(0,
+                  "%s: point %d: frontier (%.6f, %.6f) at (%g, %g, %g), brute force "
+                  "(%.6f, %.6f)",
+                  sc->name, k, f->u[0][k], f->u[1][k], v[0], v[1], v[2], p[k].u[0],
+                  p[k].u[1]);
             return 0;
         }
     }
@@ -384,7 +397,8 @@ static int compare_with_naive(const ns_scenario *sc, const outcome *p, int m)
     naive_nash_ks(p, m, &nash, &ks);
     double fb = f->u[0][f->n - 1], fs = f->u[1][0];
     double fks = fmin(fb > 0 ? f->u[0][f->ks] / fb : 1, fs > 0 ? f->u[1][f->ks] / fs : 1);
-    int ok = fabs(f->u[0][f->nash] * f->u[1][f->nash] - nash) < 1e-12 && fabs(fks - ks) < 1e-12;
+    int ok = fabs(f->u[0][f->nash] * f->u[1][f->nash] - nash) < 1e-12 &&
+             fabs(fks - ks) < 1e-12;
     CHECK(ok, "%s: Nash product %.9f vs %.9f, KS score %.9f vs %.9f", sc->name,
           f->u[0][f->nash] * f->u[1][f->nash], nash, fks, ks);
     return ok;
@@ -393,7 +407,8 @@ static int compare_with_naive(const ns_scenario *sc, const outcome *p, int m)
 static void test_brute_force(void)
 {
     enum { N_SCENARIOS = 60 };
-    outcome *all = malloc(21 * 12 * 5 * sizeof *all), *pareto = malloc(21 * 12 * 5 * sizeof *all);
+    outcome *all = malloc(21 * 12 * 5 * sizeof *all),
+            *pareto = malloc(21 * 12 * 5 * sizeof *all);
     int agreed = 0, nonempty = 0, big = 0;
     for (int r = 0; r < N_SCENARIOS; r++) {
         ns_scenario *sc = random_scenario(r);
@@ -411,10 +426,12 @@ static void test_brute_force(void)
         nonempty += m > 0;
         big += m >= 10;
         if (m == 0)
-            CHECK(sc->frontier->n == 0 && sc->frontier->nash == -1, "%s: empty frontier", sc->name);
+            CHECK(sc->frontier->n == 0 && sc->frontier->nash == -1, "%s: empty frontier",
+                  sc->name);
         ns_scenario_free(sc);
     }
-    CHECK(agreed == nonempty, "brute force agreed on %d of %d scenarios", agreed, nonempty);
+    CHECK(agreed == nonempty, "brute force agreed on %d of %d scenarios", agreed,
+          nonempty);
     /* the generator must exercise real frontiers, not only trivial ones */
     CHECK(nonempty >= N_SCENARIOS / 2 && big >= 10,
           "generator: %d non-empty, %d with >= 10 frontier points", nonempty, big);

@@ -64,7 +64,8 @@ static void test_used_car_utilities(void)
     if (!sc)
         return;
     const ns_issue *p = &sc->issue[0];
-    CHECK(sc->n_issues == 1 && p->type == NS_ISSUE_CONTINUOUS, "used_car: one continuous issue");
+    CHECK(sc->n_issues == 1 && p->type == NS_ISSUE_CONTINUOUS,
+          "used_car: one continuous issue");
     CHECK(strcmp(p->name, "price") == 0 && strcmp(p->unit, "EUR") == 0,
           "issue: expected price/EUR, got %s/%s", p->name, p->unit);
     CHECK_NEAR(8000, p->lo, 0);
@@ -78,7 +79,8 @@ static void test_used_car_utilities(void)
     CHECK_NEAR(1.0, ns_issue_utility(p, NS_BUYER, 9000), 0);   /* clamped */
     CHECK_NEAR(0.0, ns_issue_utility(p, NS_BUYER, 13500), 0);  /* clamped */
     CHECK_NEAR(0.0, ns_issue_utility(p, NS_BUYER, 13000), 1e-12);
-    CHECK(ns_issue_acceptable(p, NS_BUYER, 13000), "13000 (reservation) acceptable to buyer");
+    CHECK(ns_issue_acceptable(p, NS_BUYER, 13000),
+          "13000 (reservation) acceptable to buyer");
     CHECK(!ns_issue_acceptable(p, NS_BUYER, 13500), "13500 unacceptable to buyer");
     CHECK(ns_issue_acceptable(p, NS_BUYER, 9000), "9000 acceptable to buyer");
     /* seller: target 14500, reservation 11000, so u = (v - 11000) / 3500 */
@@ -88,7 +90,8 @@ static void test_used_car_utilities(void)
     CHECK(!ns_issue_acceptable(p, NS_SELLER, 16050), "outside the range is unacceptable");
     double v = 12000;
     CHECK_NEAR(1000.0 / 3500, ns_scenario_utility(sc, NS_BUYER, &v), 1e-12);
-    CHECK(ns_scenario_acceptable(sc, NS_BUYER, &v) && ns_scenario_acceptable(sc, NS_SELLER, &v),
+    CHECK(ns_scenario_acceptable(sc, NS_BUYER, &v) &&
+              ns_scenario_acceptable(sc, NS_SELLER, &v),
           "12000 acceptable to both");
     ns_scenario_free(sc);
 }
@@ -134,7 +137,8 @@ static void test_weights(void)
     CHECK(ns_scenario_issue_index(sc, "nope") == -1, "issue_index(nope) = -1");
     /* defaults: title and product fall back to the name, resolution 51 */
     CHECK(strcmp(sc->title, "weights") == 0, "default title: got '%s'", sc->title);
-    CHECK(sc->resolution == 51, "default resolution: expected 51, got %d", sc->resolution);
+    CHECK(sc->resolution == 51, "default resolution: expected 51, got %d",
+          sc->resolution);
     CHECK(strcmp(sc->issue[0].phrase, "{value} {unit}") == 0, "default phrase: got '%s'",
           sc->issue[0].phrase);
     CHECK(strcmp(sc->issue[1].phrase, "{value}") == 0,
@@ -185,7 +189,8 @@ static void test_discrete(void)
     CHECK_NEAR(-1.0, s->option_utility[NET30], 0);
     CHECK_NEAR(-1.0, s->option_utility[NET90], 0);
     CHECK(sc->zopa_empty, "no option acceptable to both: ZOPA empty");
-    CHECK(strstr(sc->zopa_note, "payment"), "zopa note names the issue: '%s'", sc->zopa_note);
+    CHECK(strstr(sc->zopa_note, "payment"), "zopa note names the issue: '%s'",
+          sc->zopa_note);
     /* inverse: smallest acceptable utility >= u */
     CHECK_NEAR(NET30, ns_issue_value_for_utility(is, NS_BUYER, 0.0), 0);
     CHECK_NEAR(NET60, ns_issue_value_for_utility(is, NS_BUYER, 0.3), 0);
@@ -229,10 +234,14 @@ static void test_value_for_utility_cases(void)
     int up = ns_scenario_issue_index(sup, "unit_price");
     if (up >= 0) {
         /* seller 10.50 + u*4, grid of 0.05 from 8: u = 0.26 -> 11.54 -> 11.55 */
-        CHECK_NEAR(11.55, ns_issue_value_for_utility(&sup->issue[up], NS_SELLER, 0.26), 1e-9);
+        CHECK_NEAR(11.55, ns_issue_value_for_utility(&sup->issue[up], NS_SELLER, 0.26),
+                   1e-9);
         /* exactly on the grid stays put despite 0.05 being inexact */
-        CHECK_NEAR(11.50, ns_issue_value_for_utility(&sup->issue[up], NS_SELLER, 0.25), 1e-9);
-        CHECK_NEAR(11.50, ns_issue_value_for_utility(&sup->issue[up], NS_BUYER, 1.5 / 3.5), 1e-9);
+        CHECK_NEAR(11.50, ns_issue_value_for_utility(&sup->issue[up], NS_SELLER, 0.25),
+                   1e-9);
+        CHECK_NEAR(11.50,
+                   ns_issue_value_for_utility(&sup->issue[up], NS_BUYER, 1.5 / 3.5),
+                   1e-9);
     }
 out:
     ns_scenario_free(car);
@@ -243,7 +252,8 @@ out:
 static void round_trip_issue(const ns_issue *is, int side, int *bad)
 {
     const ns_issue_side *s = &is->side[side];
-    double gap = is->type == NS_ISSUE_DISCRETE ? 1.0 : is->step / fabs(s->target - s->reservation);
+    double gap =
+        is->type == NS_ISSUE_DISCRETE ? 1.0 : is->step / fabs(s->target - s->reservation);
     for (int k = 0; k <= 100; k++) {
         double u = k / 100.0;
         double v = ns_issue_value_for_utility(is, side, u);
@@ -252,7 +262,8 @@ static void round_trip_issue(const ns_issue *is, int side, int *bad)
                  ns_issue_snap(is, v) == v && got >= u - 1e-9 && got <= u + gap + 1e-9;
         if (is->type == NS_ISSUE_DISCRETE) /* no acceptable option strictly between */
             for (int o = 0; o < is->n_options; o++)
-                if (s->option_utility[o] >= u - 1e-12 && s->option_utility[o] < got - 1e-12)
+                if (s->option_utility[o] >= u - 1e-12 &&
+                    s->option_utility[o] < got - 1e-12)
                     ok = 0;
         if (!ok && (*bad)++ < 5)
             CHECK(0, "%s/%s u=%.2f -> value %.6g utility %.6g", is->name,
@@ -317,8 +328,8 @@ static void test_snap_and_extreme(void)
         ns_scenario_free(sc);
     }
     /* binary noise: 0.07 / 0.01 = 7.000000000000001, and for the buyer
-     * 1 - 0.53 = 0.47 and 0.47 / 0.01 = 46.99999999999999; values meant to be on the grid must stay there
-     * rather than move a whole step in the side's favour */
+     * 1 - 0.53 = 0.47 and 0.47 / 0.01 = 46.99999999999999; values meant to be on the grid
+     * must stay there rather than move a whole step in the side's favour */
     sc = load_inline(
         "name: fine_grid\n"
         "issues:\n"
@@ -331,8 +342,10 @@ static void test_snap_and_extreme(void)
         "    seller: {prefer: higher, target: 1, reservation: 0}\n", &err);
     CHECK(sc, "fine grid scenario loads (%s)", err.msg);
     if (sc) {
-        CHECK_NEAR(0.07, ns_issue_value_for_utility(&sc->issue[0], NS_SELLER, 0.07), 1e-12);
-        CHECK_NEAR(0.47, ns_issue_value_for_utility(&sc->issue[0], NS_BUYER, 0.53), 1e-12);
+        CHECK_NEAR(0.07, ns_issue_value_for_utility(&sc->issue[0], NS_SELLER, 0.07),
+                   1e-12);
+        CHECK_NEAR(0.47, ns_issue_value_for_utility(&sc->issue[0], NS_BUYER, 0.53),
+                   1e-12);
         ns_scenario_free(sc);
     }
     /* the grid value 3 * 0.1 is 0.30000000000000004: it must still count as
@@ -349,7 +362,8 @@ static void test_snap_and_extreme(void)
     CHECK(sc, "tenths scenario loads (%s)", err.msg);
     if (sc) {
         double v = ns_issue_snap(&sc->issue[0], 0.3);
-        CHECK(ns_issue_acceptable(&sc->issue[0], NS_BUYER, v), "snap(0.3) = %.17g acceptable", v);
+        CHECK(ns_issue_acceptable(&sc->issue[0], NS_BUYER, v),
+              "snap(0.3) = %.17g acceptable", v);
         CHECK(!ns_issue_acceptable(&sc->issue[0], NS_BUYER, 0.31), "0.31 unacceptable");
         CHECK(sc->frontier->n == 3, "frontier: expected 0.1, 0.2, 0.3, got %d points",
               sc->frontier->n);
@@ -373,37 +387,69 @@ static const bad_case bad_cases[] = {
     {"bad_too_many_issues", 60, 5, {"too many issues", "at most 8", NULL}},
     {"bad_too_many_options", 6, 95, {"colour", "too many options", "at most 16"}},
     {"bad_duplicate_issue", 11, 11, {"duplicate issue name", "price", NULL}},
-    {"bad_unknown_type", 6, 11, {"unknown type 'continous'", "continuous, integer or discrete", NULL}},
+    {"bad_unknown_type",
+     6,
+     11,
+     {"unknown type 'continous'", "continuous, integer or discrete", NULL}},
     {"bad_range", 7, 13, {"range", "lo < hi", NULL}},
     {"bad_target_outside_range", 9, 49, {"buyer", "target 90", "outside the range"}},
-    {"bad_reservation_outside_range", 10, 67, {"seller", "reservation 250", "outside the range"}},
+    {"bad_reservation_outside_range",
+     10,
+     67,
+     {"seller", "reservation 250", "outside the range"}},
     {"bad_prefer", 10, 33, {"prefer", "'lower' or 'higher'", "'more'"}},
-    {"bad_target_wrong_side", 9, 49, {"target 175", "below the reservation 170", "make no sense"}},
-    {"bad_target_equals_reservation", 10, 49, {"target 130", "above the reservation 130", "make no sense"}},
+    {"bad_target_wrong_side",
+     9,
+     49,
+     {"target 175", "below the reservation 170", "make no sense"}},
+    {"bad_target_equals_reservation",
+     10,
+     49,
+     {"target 130", "above the reservation 130", "make no sense"}},
     {"bad_negative_weight", 10, 22, {"seller", "weight", ">= 0"}},
     {"bad_zero_weights", 4, 5, {"seller", "weights are all 0", "positive"}},
     {"bad_ranking_missing", 8, 35, {"ranking", "missing option 'net60'", NULL}},
     {"bad_ranking_duplicate", 8, 51, {"ranking", "'net30' twice", NULL}},
     {"bad_ranking_unknown", 8, 51, {"ranking", "unknown option 'net90'", NULL}},
-    {"bad_reservation_not_option", 8, 72, {"reservation 'net45'", "not one of the options", NULL}},
+    {"bad_reservation_not_option",
+     8,
+     72,
+     {"reservation 'net45'", "not one of the options", NULL}},
     {"bad_step", 8, 11, {"step", "> 0", NULL}},
     {"bad_unknown_key", 5, 5, {"unknown key 'unti'", "expected one of", "unit"}},
+    /* located by libfyaml through ns_yaml.c, whose tests own the exact
+     * position: here only the shape "file:line:col:" is checked */
+    {"bad_yaml_syntax", 0, 0, {"invalid YAML", NULL, NULL}},
 };
+
+/* 1 when msg starts with "path:LINE:COL: " (line 0: any line and column). */
+static int located(const char *msg, const char *path, int line, int col)
+{
+    char want[160];
+    if (line > 0) {
+        snprintf(want, sizeof want, "%s:%d:%d: ", path, line, col);
+        return strncmp(msg, want, strlen(want)) == 0;
+    }
+    size_t n = strlen(path);
+    int l = 0, c = 0, used = 0;
+    return strncmp(msg, path, n) == 0 &&
+           sscanf(msg + n, ":%d:%d: %n", &l, &c, &used) == 2 && used > 0 && l > 0 && c > 0;
+}
 
 static void test_bad_files(void)
 {
     for (size_t k = 0; k < sizeof bad_cases / sizeof bad_cases[0]; k++) {
         const bad_case *c = &bad_cases[k];
-        char path[128], where[160];
+        char path[128];
         snprintf(path, sizeof path, "tests/data/scenarios/%s.yaml", c->file);
-        snprintf(where, sizeof where, "%s:%d:%d: ", path, c->line, c->col);
         ns_error err = {0};
         ns_scenario *sc = NULL;
         ns_status st = ns_scenario_load_file(path, &sc, &err);
         CHECK(st == NS_ERR_INPUT && !sc, "%s: expected an input error, got %s", c->file,
               ns_status_str(st));
-        CHECK(strncmp(err.msg, where, strlen(where)) == 0,
-              "%s: expected the message to start with '%s', got '%s'", c->file, where, err.msg);
+        CHECK(located(err.msg, path, c->line, c->col),
+              "%s: expected the message to start with '%s:%d:%d: ', got '%s'", c->file,
+              path, c->line, c->col, err.msg);
         for (int w = 0; w < 3 && c->words[w]; w++)
             CHECK(strstr(err.msg, c->words[w]), "%s: expected '%s' in '%s'", c->file,
                   c->words[w], err.msg);
@@ -438,11 +484,13 @@ static void test_shipped(void)
         ns_scenario *sc = load(path);
         if (!sc)
             continue;
-        CHECK(strcmp(sc->name, names[k]) == 0, "name: expected %s, got %s", names[k], sc->name);
+        CHECK(strcmp(sc->name, names[k]) == 0, "name: expected %s, got %s", names[k],
+              sc->name);
         CHECK(sc->n_issues == issues[k], "%s: expected %d issues, got %d", names[k],
               issues[k], sc->n_issues);
         CHECK(!sc->zopa_empty, "%s: ZOPA not empty (%s)", names[k], sc->zopa_note);
-        CHECK(sc->context && strlen(sc->context) > 200, "%s: has a context briefing", names[k]);
+        CHECK(sc->context && strlen(sc->context) > 200, "%s: has a context briefing",
+              names[k]);
         CHECK(strcmp(sc->path, path) == 0, "%s: path '%s'", names[k], sc->path);
         char *text = read_file(path);
         CHECK(text && sc->source && strcmp(text, sc->source) == 0,
@@ -508,8 +556,9 @@ static void test_from_node(void)
     if (sc) {
         CHECK(strcmp(sc->name, "inline_car") == 0, "inline name: got %s", sc->name);
         CHECK(strcmp(sc->path, "sweep.yaml") == 0, "inline path: got %s", sc->path);
-        CHECK(sc->source && strstr(sc->source, "inline_car") && !strstr(sc->source, "seed"),
-              "inline source is the node's YAML only: '%s'", sc->source ? sc->source : "");
+        CHECK(
+            sc->source && strstr(sc->source, "inline_car") && !strstr(sc->source, "seed"),
+            "inline source is the node's YAML only: '%s'", sc->source ? sc->source : "");
         CHECK_NEAR(0.1, sc->issue[0].step, 1e-12); /* default (hi-lo)/1000 */
         /* the ZOPA 40..60 holds 201 grid values: resolution 51 keeps 51, all
          * Pareto optimal since the utilities are opposed and linear */
@@ -523,8 +572,32 @@ static void test_from_node(void)
     CHECK(st == NS_ERR_INPUT && !sc, "inline error: got %s", ns_status_str(st));
     const char *where = "sweep.yaml:17:61: ";
     CHECK(strncmp(err.msg, where, strlen(where)) == 0 && strstr(err.msg, "'colour'"),
-          "inline error located in the spec: expected '%s...colour', got '%s'", where, err.msg);
+          "inline error located in the spec: expected '%s...colour', got '%s'", where,
+          err.msg);
     ns_yaml_free(y);
+}
+
+/* Two issues of 10001 points each would need 10^8 candidates in one
+ * frontier step: refused, located at `resolution`, not attempted. */
+static void test_frontier_too_large(void)
+{
+    const char *text =
+        "name: huge\n"
+        "resolution: 10001\n"
+        "issues:\n"
+        "  - {name: a, type: continuous, range: [0, 10000], step: 1,\n"
+        "     buyer: {prefer: lower, target: 0, reservation: 10000},\n"
+        "     seller: {prefer: higher, target: 10000, reservation: 0}}\n"
+        "  - {name: b, type: continuous, range: [0, 10000], step: 1,\n"
+        "     buyer: {prefer: lower, target: 0, reservation: 10000},\n"
+        "     seller: {prefer: higher, target: 10000, reservation: 0}}\n";
+    ns_error err = {0};
+    ns_scenario *sc = load_inline(text, &err);
+    const char *where = "inline.yaml:2:13: ";
+    CHECK(!sc && strncmp(err.msg, where, strlen(where)) == 0 &&
+              strstr(err.msg, "resolution"),
+          "oversized frontier: expected '%s... resolution', got '%s'", where, err.msg);
+    ns_scenario_free(sc);
 }
 
 int main(void)
@@ -539,6 +612,7 @@ int main(void)
     test_shipped();
     test_empty_zopa();
     test_from_node();
+    test_frontier_too_large();
     printf("test_scenario: %d passed, %d failed\n", passed, failed);
     return failed != 0;
 }
