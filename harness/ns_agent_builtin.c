@@ -13,8 +13,9 @@
  *      technique act on this agent's parameters (once);
  *   2. target U = time curve a - (a - r) * min(1, t/(d T))^(1/beta),
  *      blended with relative tit-for-tat (mirror the opponent's last
- *      concession, measured in this agent's utility) by `imitation`, and
- *      never above the previous target;
+ *      concession, measured in this agent's utility without the clamp at
+ *      its reservation) by `imitation`, and never above the previous
+ *      target;
  *   3. accept the standing offer when it is acceptable and worth at least
  *      U - accept_margin (on the last move: at least the floor r);
  *   4. walk away with probability `walkaway` when the opponent has stalled
@@ -112,8 +113,9 @@ static double concession_utility(const ns_scenario *sc, int side, const double *
         const ns_issue_side *p = &is->side[side];
         double ui;
         if (is->type == NS_ISSUE_DISCRETE) {
-            int k = (int)lround(v[i]);
-            ui = k >= 0 && k < is->n_options ? p->option_utility[k] : -1;
+            ui = v[i] > -0.5 && v[i] < is->n_options - 0.5
+                     ? p->option_utility[(int)(v[i] + 0.5)]
+                     : -1;
         } else {
             ui = (v[i] - p->reservation) / (p->target - p->reservation);
         }

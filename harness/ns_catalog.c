@@ -120,14 +120,14 @@ static char *strdup_trimmed(const char *s)
     return out;
 }
 
-/* Names end up in specs, HDF5 strings and error messages: keep them plain. */
+/* Names end up in specs, HDF5 strings and error messages: the same rule
+ * as scenario names, lower-case letters, digits and underscores. */
 static int valid_name(const char *s)
 {
     if (!*s || strlen(s) >= NS_NAME_LEN)
         return 0;
     for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-              (*s >= '0' && *s <= '9') || *s == '_' || *s == '-'))
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_'))
             return 0;
     return 1;
 }
@@ -194,8 +194,9 @@ static ns_status parse_effects(const ns_yaml *y, struct fy_node *n,
         const char *pname = ns_yaml_scalar(k);
         int param = pname ? ns_param_index(pname) : -1;
         if (param < 0)
-            return ns_yaml_fail(y, k, err, "%s: unknown parameter '%s' (expected one of: %s)",
-                                what, pname ? pname : "?", param_list().s);
+            return ns_yaml_fail(y, k, err,
+                                "%s: unknown parameter '%s' (expected one of: %s)", what,
+                                pname ? pname : "?", param_list().s);
         if (*n_out == NS_MAX_EFFECTS)
             return ns_yaml_fail(y, k, err, "%s: more than %d effects", what,
                                 NS_MAX_EFFECTS);
@@ -218,7 +219,8 @@ static ns_status parse_effects(const ns_yaml *y, struct fy_node *n,
             e->op = NS_EFFECT_SET;
         else
             return ns_yaml_fail(y, opk, err, "%s: unknown operation '%s' on '%s' "
-                                "(expected add, scale or set)", what, op ? op : "?", pname);
+                                "(expected add, scale or set)", what, op ? op : "?",
+                                pname);
         struct fy_node *valn = ns_yaml_pair_value(op_pair);
         if ((st = ns_yaml_number(y, valn, &e->value, err)))
             return st;
@@ -259,8 +261,9 @@ static ns_status parse_phrases(const ns_yaml *y, struct fy_node *map,
         size_t len = strlen(trimmed);
         if (len == 0 || len >= sizeof t->phrases[0]) {
             free(trimmed);
-            return ns_yaml_fail(y, item, err, "%s: a phrase must have 1 to %zu characters",
-                                what, sizeof t->phrases[0] - 1);
+            return ns_yaml_fail(y, item, err,
+                                "%s: a phrase must have 1 to %zu characters", what,
+                                sizeof t->phrases[0] - 1);
         }
         memcpy(t->phrases[t->n_phrases++], trimmed, len + 1);
         free(trimmed);
@@ -280,15 +283,15 @@ static ns_status check_technique_name(loader *L, const ns_yaml *y,
         return ns_yaml_fail(y, at, err, "'none' is built in (the control level) "
                             "and must not be defined");
     if (!valid_name(name))
-        return ns_yaml_fail(y, at, err, "%s name '%s': use 1-%d letters, digits, "
-                            "'_' or '-'", what, name, NS_NAME_LEN - 1);
+        return ns_yaml_fail(y, at, err, "%s name '%s': use 1-%d lower-case letters, "
+                            "digits and underscores", what, name, NS_NAME_LEN - 1);
     /* Unique across both kinds: model.yaml's susceptibilities name
      * techniques without saying which list they come from. */
     int other_kind;
     if (find_any(L->c, name, &other_kind) > 0)
-        return ns_yaml_fail(y, at, err, "duplicate technique '%s' (already defined in %s)",
-                            name, other_kind == NS_TACTIC ? "tactics.yaml"
-                                                          : "influence.yaml");
+        return ns_yaml_fail(y, at, err,
+                            "duplicate technique '%s' (already defined in %s)", name,
+                            other_kind == NS_TACTIC ? "tactics.yaml" : "influence.yaml");
     if (L->c->n_tech[kind] == NS_MAX_TECHNIQUES)
         return ns_yaml_fail(y, map, err, "too many techniques (at most %d)",
                             NS_MAX_TECHNIQUES - 1);
@@ -317,7 +320,8 @@ static ns_status parse_technique(loader *L, const ns_yaml *y, struct fy_node *ma
     memset(t, 0, sizeof *t);
     snprintf(t->name, sizeof t->name, "%s", name);
     t->kind = kind;
-    if ((st = parse_effects(y, ns_yaml_get(map, "self"), what, t->self, &t->n_self, err)) ||
+    if ((st = parse_effects(y, ns_yaml_get(map, "self"), what, t->self, &t->n_self,
+                            err)) ||
         (st = parse_effects(y, ns_yaml_get(map, "opponent"), what, t->opponent,
                             &t->n_opponent, err)) ||
         (st = parse_phrases(y, map, what, t, err)))
@@ -418,8 +422,9 @@ static ns_status parse_model_entry(const ns_yaml *y, struct fy_node *map,
         (st = parse_coefs(y, ns_yaml_get(map, "traits"), what, m->coef, err)))
         return st;
     if (m->lo < dom_lo || m->hi > dom_hi)
-        return ns_yaml_fail(y, range, err, "%s: range [%g, %g] leaves the domain [%g, %g]",
-                            what, m->lo, m->hi, dom_lo, dom_hi);
+        return ns_yaml_fail(y, range, err,
+                            "%s: range [%g, %g] leaves the domain [%g, %g]", what, m->lo,
+                            m->hi, dom_lo, dom_hi);
     if (m->base < m->lo || m->base > m->hi)
         return ns_yaml_fail(y, ns_yaml_get(map, "base"), err,
                             "%s: base %g lies outside its range [%g, %g]", what,
@@ -478,7 +483,8 @@ static ns_status parse_parameters(loader *L, const ns_yaml *y, struct fy_node *r
         int i = name ? ns_param_index(name) : -1;
         if (i < 0)
             return ns_yaml_fail(y, k, err, "parameters: unknown parameter '%s' "
-                                "(expected one of: %s)", name ? name : "?", param_list().s);
+                                "(expected one of: %s)", name ? name : "?",
+                                param_list().s);
         if (seen[i]++)
             return ns_yaml_fail(y, k, err, "parameters: '%s' given twice", name);
         char what[64];
@@ -588,7 +594,8 @@ static ns_status parse_archetype_traits(loader *L, const ns_yaml *y,
             return ns_yaml_fail(y, k, err, "%s: unknown trait '%s' (expected one of: %s)",
                                 what, tname ? tname : "?", trait_list().s);
         seen[t] = 1;
-        if ((st = parse_trait_value(L, y, ns_yaml_pair_value(p), what, &a->trait[t], err)))
+        st = parse_trait_value(L, y, ns_yaml_pair_value(p), what, &a->trait[t], err);
+        if (st)
             return st;
     }
     for (int t = 0; t < NS_N_TRAITS; t++)
@@ -611,8 +618,8 @@ static ns_status parse_archetype(loader *L, const ns_yaml *y, struct fy_node *ma
         return st;
     struct fy_node *at = ns_yaml_get(map, "name");
     if (!valid_name(name))
-        return ns_yaml_fail(y, at, err, "archetype name '%s': use 1-%d letters, "
-                            "digits, '_' or '-'", name, NS_NAME_LEN - 1);
+        return ns_yaml_fail(y, at, err, "archetype name '%s': use 1-%d lower-case "
+                            "letters, digits and underscores", name, NS_NAME_LEN - 1);
     /* A spec's personality axis also takes these generator names. */
     if (!strcmp(name, "grid") || !strcmp(name, "sobol") || !strcmp(name, "uniform"))
         return ns_yaml_fail(y, at, err, "archetype name '%s' is reserved", name);
@@ -871,7 +878,8 @@ void ns_catalog_apply_opponent(const ns_catalog *c, ns_agent_params *p,
 {
     if (opp_tactic > 0 && opp_tactic < c->n_tech[NS_TACTIC]) {
         const ns_technique *t = &c->tech[NS_TACTIC][opp_tactic];
-        apply_effects(p, t->opponent, t->n_opponent, p->susceptibility[NS_TACTIC][opp_tactic]);
+        apply_effects(p, t->opponent, t->n_opponent,
+                      p->susceptibility[NS_TACTIC][opp_tactic]);
     }
     if (opp_influence > 0 && opp_influence < c->n_tech[NS_INFLUENCE]) {
         const ns_technique *t = &c->tech[NS_INFLUENCE][opp_influence];

@@ -12,17 +12,20 @@
  * speaker's influence technique, else of its tactic, picked by the
  * speaker's own move number so that it varies along the transcript.
  *
- * This runs for every turn of every job (a few million times a second), so
- * it uses a bounded writer over the output buffer: no allocation, no
- * snprintf, numbers converted digit by digit. The templates are short
- * (under 100 bytes), so scanning them per call costs less than caching
- * parsed forms would in complexity. Output is cut at NS_TEXT_LEN - 1 bytes
- * on a UTF-8 character boundary and the rest of the buffer is zeroed,
- * because rows are compared byte for byte.
+ * This runs for every turn of every job (millions of times a second), so
+ * it writes through a bounded writer straight into the output buffer: no
+ * allocation, no snprintf, numbers converted digit by digit, text copied
+ * eight bytes at a time. Templates are scanned on every call rather than
+ * parsed once: they belong to the scenario, which has nowhere to keep a
+ * parsed form, and a cache keyed by address could go stale when a
+ * scenario is freed and another loaded in its place. Output is cut at
+ * NS_TEXT_LEN - 1 bytes on a UTF-8 character boundary and the rest of the
+ * buffer is zeroed, because rows are compared byte for byte.
  */
 #include "ns_message.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -53,7 +56,10 @@ static inline void put(writer *w, const char *s, size_t n)
  * (templates, openers, units, option names) live in fixed-size arrays, so
  * reading a whole word up to the array's end (`limit`) is always in
  * bounds; a run stops at a NUL or at the byte `stop` ('{' in templates).
- * A byte-at-a-time loop spent most of the render time here. */
+ * Bytes after the NUL never change where a run stops (only the lowest
+ * match counts), and the loaders zero-fill these arrays, so valgrind has
+ * nothing to flag either. A byte-at-a-time loop spent most of the render
+ * time here. */
 #define ONES 0x0101010101010101ull
 #define HIGHS 0x8080808080808080ull
 
@@ -62,8 +68,10 @@ static inline void put(writer *w, const char *s, size_t n)
 static inline uint64_t zero_bytes(uint64_t x) { return (x - ONES) & ~x & HIGHS; }
 
 /* Copies from p up to (not including) the first NUL or `stop` byte, or as
- * much as fits; returns where it stopped in the source. */
-static const char *copy_run(writer *w, const char *p, const char *limit, char stop)
+ * much as fits; returns where it stopped in the source. Always inlined:
+ * with `stop` and `limit` known at each call site the setup folds away. */
+static inline __attribute__((always_inline)) const char *
+copy_run(writer *w, const char *p, const char *limit, char stop)
 {
     char *q = w->p;
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
@@ -103,6 +111,14 @@ static inline void put_array(writer *w, const char *s, size_t size)
 
 static const double pow10_table[10] = {1e0, 1e1, 1e2, 1e3, 1e4,
                                        1e5, 1e6, 1e7, 1e8, 1e9};
+
+static const uint64_t pow10_u64[20] = {
+    1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull, 10000000ull,
+    100000000ull, 1000000000ull, 10000000000ull, 100000000000ull, 1000000000000ull,
+    10000000000000ull, 100000000000000ull, 1000000000000000ull,
+    10000000000000000ull, 100000000000000000ull, 1000000000000000000ull,
+    10000000000000000000ull,
+};
 
 static const char digit_pairs[201] =
     "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
@@ -157,7 +173,7 @@ int ns_format_number(double v, int decimals, char *out)
     /* Length first, then digits written backwards straight into out: no
      * scratch buffer and no variable-length copy. */
     int ndig = 1;
-    for (uint64_t t = ip; t >= 10; t /= 10)
+    while (ndig < 20 && ip >= pow10_u64[ndig])
         ndig++;
     int n = neg + ndig + (ndig - 1) / 3 + (decimals ? decimals + 1 : 0);
     char *p = out + n;
@@ -189,20 +205,22 @@ int ns_format_number(double v, int decimals, char *out)
 static void put_value(writer *w, const ns_issue *is, double v)
 {
     if (is->type == NS_ISSUE_DISCRETE) {
-        int k = isnan(v) ? -1 : (int)lround(v);
-        if (k < 0 || k >= is->n_options)
+        /* the range test first: it also rejects NaN, and keeps the cast
+         * of a huge value from being undefined */
+        if (!(v > -0.5 && v < is->n_options - 0.5))
             PUT_LIT(w, "?");
         else
-            put_array(w, is->options[k], sizeof is->options[k]);
+            put_array(w, is->options[(int)(v + 0.5)], sizeof is->options[0]);
         return;
     }
-    char buf[32];
-    int n = ns_format_number(v, is->decimals, buf);
-    if (w->end - w->p >= (ptrdiff_t)sizeof buf) {
-        memcpy(w->p, buf, sizeof buf); /* fixed size: a few moves, no call */
-        w->p += n;
+    /* Straight into the output when 32 bytes are free (its NUL is
+     * overwritten or zeroed later): formatting into a scratch buffer and
+     * copying it stalled on reading back bytes just written one by one. */
+    if (w->end - w->p >= 32) {
+        w->p += ns_format_number(v, is->decimals, w->p);
     } else {
-        put(w, buf, (size_t)n);
+        char buf[32];
+        put(w, buf, (size_t)ns_format_number(v, is->decimals, buf));
     }
 }
 
@@ -225,6 +243,7 @@ static void put_fragment(writer *w, const ns_issue *is, double v)
 {
     const char *p = is->phrase[0] ? is->phrase : default_phrase;
     const char *limit = p + sizeof is->phrase;
+    const char *begin = w->p; /* only this fragment's own blank is dropped */
     for (;;) {
         p = copy_run(w, p, limit, '{');
         if (w->truncated || p == limit || *p == '\0')
@@ -235,7 +254,7 @@ static void put_fragment(writer *w, const ns_issue *is, double v)
         } else if (starts_with(p, "{unit}")) {
             if (is->unit[0])
                 put_array(w, is->unit, sizeof is->unit);
-            else if (w->p > w->start && w->p[-1] == ' ')
+            else if (w->p > begin && w->p[-1] == ' ')
                 w->p--;
             p += 6;
         } else {
@@ -260,6 +279,8 @@ static void put_fragments(writer *w, const ns_scenario *sc, const double *v)
 
 /* ------------------------------------------------------------------ moves */
 
+_Static_assert(NS_MAX_PHRASES == 4, "put_offer picks phrases by mask or modulo 3");
+
 /* The technique whose phrases open the speaker's offers: its influence
  * technique, else its tactic; NULL when neither has phrases ("none"). */
 static const ns_technique *opener(const ns_negotiation *neg, int side)
@@ -279,7 +300,12 @@ static void put_offer(writer *w, const ns_negotiation *neg, int side, int turn,
     int capital = 1;
     const ns_technique *t = opener(neg, side);
     if (t) {
-        const char *op = t->phrases[(turn / 2) % t->n_phrases];
+        /* (turn / 2) % n_phrases, with n_phrases in 1..4: a mask or a
+         * modulo by the constant 3, where a division by a variable cost
+         * more than the rest of the opener */
+        unsigned k = (unsigned)turn >> 1, n = (unsigned)t->n_phrases;
+        k = n == 3 ? k % 3 : k & (n - 1);
+        const char *op = t->phrases[k];
         put_array(w, op, sizeof t->phrases[0]);
         if (w->p > w->start) {
             char last = w->p[-1];

@@ -76,8 +76,7 @@ static ns_status open_results(const char *path, hid_t *file, ns_error *err)
     quiet_hdf5();
     struct stat sb;
     if (stat(path, &sb) != 0)
-        return ns_fail_errno(err, errno == ENOENT ? NS_ERR_NOTFOUND : NS_ERR_IO,
-                             errno, "cannot open %s", path);
+        return ns_fail_errno(err, NS_ERR_IO, errno, "cannot open %s", path);
     if (H5Fis_hdf5(path) <= 0) {
         H5Eclear2(H5E_DEFAULT);
         return ns_fail(err, NS_ERR_CORRUPT, "%s is not an HDF5 file", path);
@@ -107,7 +106,9 @@ static int attr_str(hid_t loc, const char *obj, const char *name, char *buf, siz
     hid_t ft = H5Aget_type(a);
     int rc = -1;
     if (H5Tget_class(ft) == H5T_STRING) {
+        /* HDF5 converts no character sets: read in the file's own */
         hid_t mt = H5Tcopy(H5T_C_S1);
+        H5Tset_cset(mt, H5Tget_cset(ft));
         if (H5Tis_variable_str(ft) > 0) {
             char *v = NULL;
             H5Tset_size(mt, H5T_VARIABLE);

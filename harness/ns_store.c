@@ -4,22 +4,31 @@
  * Nash and Kalai-Smorodinsky points) and the four row tables /jobs,
  * /outcomes, /rounds and /transcripts (docs/hdf5-layout.md).
  *
- * Tables. Each table is a 1-D, chunked, deflate-compressed, extendible
- * dataset of a compound type. The memory type maps members straight onto
- * the C row structs of ns_record.h (H5Tinsert at offsetof), so rows go from
- * a block into HDF5 without being repacked by hand; the file type is the
- * same type packed (no padding) and holds only the K = ns_spec_max_issues
- * value columns actually used, v0..v{K-1}. Strings are fixed-size,
- * NUL-padded, exactly the C field sizes.
+ * Tables. Each table is a 1-D, chunked, extendible dataset of a compound
+ * type whose members mirror the C row structs of ns_record.h, flattened to
+ * scalar columns; only the K = ns_spec_max_issues value columns in use are
+ * stored (v0..v{K-1}). The file type is the member list packed without
+ * padding; strings are fixed-size, NUL-padded, exactly the C field sizes.
  *
- * Writing. Appended rows are copied into one buffer per table that holds
- * exactly one chunk. A full buffer is written with a single H5Dwrite that
- * covers the whole chunk, so HDF5 compresses each chunk once and never
- * reads one back. The buffer always starts at a chunk boundary: a flush
- * writes the partial chunk but keeps its rows buffered, and the next full
- * write overwrites that chunk whole. Memory is therefore one chunk per
- * table whatever the number of jobs. Deflate level 1 was chosen by
- * measurement (docs/hdf5-layout.md, "Performance").
+ * Writing. The writer thread must keep up with the workers, so rows take
+ * the shortest path to disk: each table has one chunk-sized buffer in the
+ * file's packed layout; appending a row is a few memcpy()s (runs of bytes
+ * contiguous in both layouts, worked out once from the two types), and a
+ * full chunk is deflated here with a zlib stream kept across chunks and
+ * stored with H5Dwrite_chunk. That is exactly what HDF5's deflate filter
+ * would store, without its type conversion, gather/scatter copies and
+ * per-call buffers (which cost more than the compression itself). The
+ * buffer always starts at a chunk boundary: a flush writes the partial
+ * chunk zero-filled to full size (as HDF5 stores edge chunks) but keeps its
+ * rows, and the chunk is written again whole when full. Memory is one chunk
+ * per table whatever the number of jobs.
+ *
+ * Compression, by measurement (docs/hdf5-layout.md, "Performance"): zlib
+ * level 1 costs about 1 us per job on /jobs and /outcomes for a 20x
+ * smaller table, so they are deflated; on /rounds and /transcripts it
+ * costs 0.5-0.8 us per row, more than the engine spends on a negotiation,
+ * so those are stored as they are (`h5repack -f GZIP=1` shrinks a finished
+ * file about 20x).
  *
  * Crash safety is not this module's job: the runner writes a scratch file
  * and publishes it with rename(2), and the journal holds every committed
@@ -32,6 +41,7 @@
  */
 #include "ns_store.h"
 
+#include <assert.h>
 #include <gsl/gsl_version.h>
 #include <hdf5.h>
 #include <jansson.h>
@@ -42,17 +52,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <zlib.h>
 
 #include "ns_catalog.h"
 #include "ns_config.h"
 #include "ns_frontier.h"
 
 #define NS_STORE_FORMAT 1
-#define DEFLATE_LEVEL 1
-/* Uncompressed bytes per chunk (in the packed file layout): large enough
- * that per-chunk costs vanish, small enough that `show` decompresses
- * little to find one job. */
-#define CHUNK_BYTES (2u << 20)
+/* Uncompressed bytes per chunk (packed rows): large enough that per-chunk
+ * costs vanish, small enough that `show` inflates little to find a job. */
+#define CHUNK_BYTES (1u << 20)
+#define MAX_RUNS 48
 
 /* Offset of element i of array member f of struct T. */
 #define ELEM_OFF(T, f, i) (offsetof(T, f) + (size_t)(i) * sizeof(((T *)0)->f[0]))
@@ -60,25 +70,43 @@
 
 enum { T_JOBS, T_OUTCOMES, T_ROUNDS, T_TEXTS, N_TABLES };
 
+/* Deflate level of each table, 0 for none (measured; see the comment at
+ * the top and docs/hdf5-layout.md, "Performance"). */
+static const int table_level[N_TABLES] = {1, 1, 0, 0};
+
+/* Bytes contiguous both in the C row struct and in the packed file row:
+ * packing a row is one memcpy per run. */
+typedef struct copy_run {
+    size_t mem, file, len;
+} copy_run;
+
 typedef struct table {
     const char *name;
-    hid_t dset, mtype;
+    hid_t dset;
     size_t row_size;      /* sizeof the C row struct */
+    size_t file_row;      /* bytes of a packed row in the file */
+    int n_runs;
+    copy_run runs[MAX_RUNS];
+    size_t text_off;      /* transcripts: file offset of `text`; else 0 */
+    int level;            /* deflate level, 0 = stored as is */
+    z_stream z;           /* kept across chunks: no zlib set-up per chunk */
+    int z_ready;
     size_t chunk_rows;
-    hsize_t base;         /* file row of buf[0]; a multiple of chunk_rows */
+    hsize_t base;         /* file row of chunk[0]; a multiple of chunk_rows */
     hsize_t written;      /* rows in the file (the dataset's extent) */
-    unsigned char *buf;   /* rows [base, base + n) */
+    unsigned char *chunk; /* packed rows [base, base + n) */
     size_t n;
 } table;
 
 struct ns_store {
-    hid_t file, dxpl;
+    hid_t file;
     char *path;
     int transcripts;      /* write texts? (ns_spec_transcripts) */
     int have_last;
     uint64_t last_job;    /* highest job id appended: ids must ascend */
+    unsigned char *zbuf;  /* one compressed chunk */
+    size_t zbuf_size;
     table t[N_TABLES];
-    void *tconv, *bkg;
 };
 
 /* ---- HDF5 error translation -------------------------------------------- */
@@ -266,123 +294,164 @@ static hid_t text_type(void)
 /* ---- tables ------------------------------------------------------------ */
 
 /* Rows per chunk: CHUNK_BYTES of packed rows, rounded down to a power of
- * two, within [4096, 65536]. */
-static size_t chunk_rows_for(size_t packed_row)
+ * two, at least 4096. */
+static size_t chunk_rows_for(size_t file_row)
 {
     size_t rows = 4096;
-    while (rows < 65536 && (rows * 2) * packed_row <= CHUNK_BYTES)
+    while (rows < 65536 && (rows * 2) * file_row <= CHUNK_BYTES)
         rows *= 2;
     return rows;
 }
 
-static ns_status table_create(ns_store *st, table *t, const char *name,
+/* The file type: the memory type's members in the same order, packed
+ * without padding (what H5Tpack gives, built explicitly so that the file
+ * offsets are known here). Also records the copy runs between the two. */
+static hid_t file_type(table *t, hid_t mtype)
+{
+    int n = H5Tget_nmembers(mtype);
+    size_t off = 0;
+    for (int i = 0; i < n; i++) {
+        hid_t m = H5Tget_member_type(mtype, (unsigned)i);
+        off += H5Tget_size(m);
+        H5Tclose(m);
+    }
+    hid_t ft = H5Tcreate(H5T_COMPOUND, off);
+    off = 0;
+    t->n_runs = 0;
+    for (int i = 0; i < n; i++) {
+        char *name = H5Tget_member_name(mtype, (unsigned)i);
+        hid_t m = H5Tget_member_type(mtype, (unsigned)i);
+        size_t len = H5Tget_size(m), mem = H5Tget_member_offset(mtype, (unsigned)i);
+        H5Tinsert(ft, name, off, m);
+        copy_run *last = t->n_runs ? &t->runs[t->n_runs - 1] : NULL;
+        if (last && last->mem + last->len == mem && last->file + last->len == off) {
+            last->len += len;
+        } else {
+            assert(t->n_runs < MAX_RUNS); /* a row has at most 32 columns */
+            t->runs[t->n_runs++] = (copy_run){mem, off, len};
+        }
+        if (strcmp(name, "text") == 0)
+            t->text_off = off;
+        off += len;
+        H5Tclose(m);
+        H5free_memory(name);
+    }
+    t->file_row = off;
+    return ft;
+}
+
+static ns_status table_create(ns_store *st, table *t, int which, const char *name,
                               hid_t mtype, size_t row_size, ns_error *err)
 {
     t->name = name;
-    t->mtype = mtype;
     t->row_size = row_size;
+    t->level = table_level[which];
     t->dset = -1;
-    hid_t ftype = H5Tcopy(mtype);
-    H5Tpack(ftype);
-    size_t packed = H5Tget_size(ftype);
-    t->chunk_rows = chunk_rows_for(packed);
+    hid_t ftype = file_type(t, mtype);
+    H5Tclose(mtype);
+    t->chunk_rows = chunk_rows_for(t->file_row);
     hsize_t dims = 0, maxd = H5S_UNLIMITED, chunk = t->chunk_rows;
     hid_t space = H5Screate_simple(1, &dims, &maxd);
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
     H5Pset_chunk(dcpl, 1, &chunk);
-    { const char *e = getenv(name[0]=='j'?"LJ":name[0]=='o'?"LO":name[0]=='r'?"LR":"LT"); int lv = e ? atoi(e) : DEFLATE_LEVEL; if (lv > 0) H5Pset_deflate(dcpl, (unsigned)lv); }
-    /* Chunks are written whole; the cache only needs room for the one
-     * partial chunk a flush leaves, so it is never read back. */
-    hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
-    H5Pset_chunk_cache(dapl, 101, packed * t->chunk_rows + 4096, 1.0);
-    t->dset = H5Dcreate2(st->file, name, ftype, space, H5P_DEFAULT, dcpl, dapl);
-    H5Pclose(dapl);
+    if (t->level > 0)
+        H5Pset_deflate(dcpl, (unsigned)t->level);
+    t->dset = H5Dcreate2(st->file, name, ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
     H5Pclose(dcpl);
     H5Sclose(space);
     H5Tclose(ftype);
     if (t->dset < 0)
         return h5_fail(err, "%s: cannot create table /%s", st->path, name);
-    t->buf = ns_xmalloc(t->chunk_rows * row_size);
+    size_t bytes = t->chunk_rows * t->file_row;
+    t->chunk = ns_xcalloc(1, bytes);
+    if (t->level > 0) {
+        if (deflateInit(&t->z, t->level) != Z_OK)
+            return ns_fail(err, NS_ERR_NOMEM, "cannot set up zlib for /%s", name);
+        t->z_ready = 1;
+        size_t bound = deflateBound(&t->z, bytes);
+        if (bound > st->zbuf_size) {
+            st->zbuf = ns_xrealloc(st->zbuf, bound);
+            st->zbuf_size = bound;
+        }
+    }
     return NS_OK;
 }
 
-/* Writes the buffered rows [base, base + n) in one H5Dwrite. */
+/* Deflates the chunk into st->zbuf; returns the compressed size, or 0 when
+ * compressing does not pay (the chunk is then stored as is). */
+static size_t deflate_chunk(ns_store *st, table *t, size_t bytes)
+{
+    if (deflateReset(&t->z) != Z_OK)
+        return 0;
+    t->z.next_in = t->chunk;
+    t->z.avail_in = (uInt)bytes;
+    t->z.next_out = st->zbuf;
+    t->z.avail_out = (uInt)st->zbuf_size;
+    if (deflate(&t->z, Z_FINISH) != Z_STREAM_END || t->z.total_out >= bytes)
+        return 0;
+    return (size_t)t->z.total_out;
+}
+
+/* Writes the chunk holding rows [base, base + n) with H5Dwrite_chunk: the
+ * store packs and deflates rows itself (exactly what HDF5's deflate filter
+ * would store), which skips HDF5's type conversion and copies. A partial
+ * chunk (a flush) is written zero-filled to full size, as HDF5 stores edge
+ * chunks; its rows stay buffered and the chunk is rewritten when full. */
 static ns_status table_write(ns_store *st, table *t, ns_error *err)
 {
-    hsize_t start = t->base, count = t->n, end = t->base + t->n;
+    hsize_t end = t->base + t->n;
     if (t->n == 0 || end == t->written)
         return NS_OK; /* nothing new since the last write */
+    size_t bytes = t->chunk_rows * t->file_row, used = t->n * t->file_row;
+    memset(t->chunk + used, 0, bytes - used);
     if (end > t->written && H5Dset_extent(t->dset, &end) < 0)
-        return h5_fail(err, "%s: cannot extend /%s to %llu rows", st->path,
-                       t->name, (unsigned long long)end);
-    hid_t fspace = H5Dget_space(t->dset);
-    hid_t mspace = H5Screate_simple(1, &count, NULL);
-    herr_t rc = H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &start, NULL, &count, NULL);
-    if (rc >= 0)
-        rc = H5Dwrite(t->dset, t->mtype, mspace, fspace, st->dxpl, t->buf);
-    H5Sclose(mspace);
-    H5Sclose(fspace);
-    if (rc < 0)
-        return h5_fail(err, "%s: cannot write %llu rows to /%s", st->path,
-                       (unsigned long long)count, t->name);
+        return h5_fail(err, "%s: cannot extend /%s to %llu rows", st->path, t->name,
+                       (unsigned long long)end);
+    size_t zn = t->level > 0 ? deflate_chunk(st, t, bytes) : 0;
+    /* filter mask bit 0 set: the deflate filter was skipped for this chunk */
+    uint32_t mask = t->level > 0 && zn == 0 ? 1u : 0u;
+    if (H5Dwrite_chunk(t->dset, H5P_DEFAULT, mask, &t->base, zn ? zn : bytes,
+                       zn ? st->zbuf : t->chunk) < 0)
+        return h5_fail(err, "%s: cannot write rows %llu..%llu of /%s", st->path,
+                       (unsigned long long)t->base, (unsigned long long)end, t->name);
     t->written = end;
     return NS_OK;
 }
 
-/* Space for `want` rows in the buffer: returns how many fit before the
- * chunk is full (writing a full chunk out first). */
-static ns_status table_room(ns_store *st, table *t, size_t *room, ns_error *err)
+/* Room for at least one row: writes out a full chunk first. */
+static ns_status table_room(ns_store *st, table *t, ns_error *err)
 {
-    if (t->n == t->chunk_rows) {
-        ns_status s = table_write(st, t, err);
-        if (s != NS_OK)
-            return s;
-        t->base += t->n;
-        t->n = 0;
-    }
-    *room = t->chunk_rows - t->n;
+    if (t->n < t->chunk_rows)
+        return NS_OK;
+    ns_status s = table_write(st, t, err);
+    if (s != NS_OK)
+        return s;
+    t->base += t->n;
+    t->n = 0;
     return NS_OK;
 }
 
+/* Packs n rows of the C struct (row_size apart) into the chunk buffer. */
 static ns_status table_add(ns_store *st, table *t, const void *rows, size_t n,
                            ns_error *err)
 {
-    const unsigned char *p = rows;
-    while (n > 0) {
-        size_t room;
-        ns_status s = table_room(st, t, &room, err);
+    const unsigned char *src = rows;
+    for (size_t i = 0; i < n; i++, src += t->row_size) {
+        ns_status s = table_room(st, t, err);
         if (s != NS_OK)
             return s;
-        size_t k = n < room ? n : room;
-        memcpy(t->buf + t->n * t->row_size, p, k * t->row_size);
-        t->n += k;
-        p += k * t->row_size;
-        n -= k;
-    }
-    return NS_OK;
-}
-
-/* Transcript rows are copied with everything after the text's NUL zeroed,
- * so the table holds the same bytes whether a row came from the engine or
- * from the journal (which stores texts only up to their length). */
-static ns_status table_add_texts(ns_store *st, table *t, const ns_transcript_row *rows,
-                                 size_t n, ns_error *err)
-{
-    while (n > 0) {
-        size_t room;
-        ns_status s = table_room(st, t, &room, err);
-        if (s != NS_OK)
-            return s;
-        size_t k = n < room ? n : room;
-        ns_transcript_row *dst = (ns_transcript_row *)(void *)t->buf + t->n;
-        for (size_t i = 0; i < k; i++) {
-            size_t len = strnlen(rows[i].text, NS_TEXT_LEN);
-            memcpy(&dst[i], &rows[i], offsetof(ns_transcript_row, text) + len);
-            memset(dst[i].text + len, 0, NS_TEXT_LEN - len);
+        unsigned char *dst = t->chunk + t->n * t->file_row;
+        for (int r = 0; r < t->n_runs; r++)
+            memcpy(dst + t->runs[r].file, src + t->runs[r].mem, t->runs[r].len);
+        if (t->text_off) {
+            /* Zero everything after the text's NUL, so the table holds the
+             * same bytes whether a row came from the engine or from the
+             * journal (which keeps texts only up to their length). */
+            char *text = (char *)dst + t->text_off;
+            size_t len = strnlen(text, NS_TEXT_LEN);
+            memset(text + len, 0, NS_TEXT_LEN - len);
         }
-        t->n += k;
-        rows += k;
-        n -= k;
+        t->n++;
     }
     return NS_OK;
 }
@@ -391,9 +460,9 @@ static void table_close(table *t)
 {
     if (t->dset > 0)
         H5Dclose(t->dset);
-    if (t->mtype > 0)
-        H5Tclose(t->mtype);
-    free(t->buf);
+    if (t->z_ready)
+        deflateEnd(&t->z);
+    free(t->chunk);
     memset(t, 0, sizeof *t);
 }
 
@@ -664,16 +733,16 @@ static ns_status write_metadata(ns_store *st, const ns_spec *spec, ns_error *err
 
 static ns_status create_tables(ns_store *st, int k, ns_error *err)
 {
-    ns_status s = table_create(st, &st->t[T_JOBS], "jobs", job_type(),
+    ns_status s = table_create(st, &st->t[T_JOBS], T_JOBS, "jobs", job_type(),
                                sizeof(ns_job_row), err);
     if (!s)
-        s = table_create(st, &st->t[T_OUTCOMES], "outcomes", outcome_type(k),
+        s = table_create(st, &st->t[T_OUTCOMES], T_OUTCOMES, "outcomes", outcome_type(k),
                          sizeof(ns_outcome_row), err);
     if (!s)
-        s = table_create(st, &st->t[T_ROUNDS], "rounds", turn_type(k),
+        s = table_create(st, &st->t[T_ROUNDS], T_ROUNDS, "rounds", turn_type(k),
                          sizeof(ns_turn_row), err);
     if (!s)
-        s = table_create(st, &st->t[T_TEXTS], "transcripts", text_type(),
+        s = table_create(st, &st->t[T_TEXTS], T_TEXTS, "transcripts", text_type(),
                          sizeof(ns_transcript_row), err);
     return s;
 }
@@ -696,12 +765,6 @@ ns_status ns_store_create(const char *path, const ns_spec *spec, ns_store **out,
         ns_store_abandon(st);
         return s;
     }
-    /* One type-conversion pass per chunk instead of the 1 MiB default's
-     * several. */
-    st->dxpl = H5Pcreate(H5P_DATASET_XFER);
-    st->tconv = ns_xmalloc(2 * CHUNK_BYTES + 65536);
-    st->bkg = ns_xmalloc(2 * CHUNK_BYTES + 65536);
-    H5Pset_buffer(st->dxpl, 2 * CHUNK_BYTES + 65536, st->tconv, st->bkg);
     ns_status s = write_metadata(st, spec, err);
     if (!s)
         s = create_tables(st, k, err);
@@ -744,7 +807,7 @@ ns_status ns_store_append(ns_store *st, const ns_block *b, ns_error *err)
     if (!s)
         s = table_add(st, &st->t[T_ROUNDS], b->turns, b->n_turns, err);
     if (!s && st->transcripts && b->texts)
-        s = table_add_texts(st, &st->t[T_TEXTS], b->texts, b->n_turns, err);
+        s = table_add(st, &st->t[T_TEXTS], b->texts, b->n_turns, err);
     return s;
 }
 
@@ -769,11 +832,8 @@ static herr_t close_handles(ns_store *st)
 {
     for (int i = 0; i < N_TABLES; i++)
         table_close(&st->t[i]);
-    if (st->dxpl > 0)
-        H5Pclose(st->dxpl);
     herr_t rc = st->file > 0 ? H5Fclose(st->file) : 0;
-    free(st->tconv);
-    free(st->bkg);
+    free(st->zbuf);
     free(st->path);
     free(st);
     return rc;

@@ -8,7 +8,7 @@ spec=tests/data/run/small.yaml
 check "-j1 and -j2 tables identical" same_tables "$TMP/j1.h5" "$TMP/j2.h5"
 check "-j1 and -j3 tables identical" same_tables "$TMP/j1.h5" "$TMP/j3.h5"
 # and the tables are not trivially empty
-n=$(h5dump -H "$TMP/j1.h5" 2>/dev/null | grep -A3 'DATASET "outcomes"' | grep -o 'DATASPACE  SIMPLE { ( [0-9]*' | grep -o '[0-9]*$')
+n=$(h5ls "$TMP/j1.h5/outcomes" 2>/dev/null | sed -n 's/.*Dataset {\([0-9]*\).*/\1/p')
 check "outcomes has rows ($n)" [ "${n:-0}" -gt 1000 ]
 # a different seed changes the results (the check above can fail)
 sed 's/^seed: 7/seed: 8/' "$spec" >"$TMP/seed8.yaml"

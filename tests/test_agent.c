@@ -330,6 +330,19 @@ static void test_tit_for_tat(setup *su)
     NEAR_U(0.67, buyer_u(s, &m), "tft t=5 does not raise its demand");
     free(s);
 
+    /* Concessions still outside the agent's acceptable region count too:
+     * the seller moves from x = -40 to -30, 0.1 in the buyer's utility
+     * before clamping, and the buyer answers with 0.92 - 0.1 = 0.82. */
+    s = malloc(sizeof *s);
+    sim_start(s, &su->one, su->cat, su->rng, 10, NS_BUYER, tactics, none);
+    sim_agent(s, NS_BUYER);
+    sim_offer_x(s, NS_SELLER, -40);
+    sim_agent(s, NS_BUYER);
+    sim_offer_x(s, NS_SELLER, -30);
+    m = sim_agent(s, NS_BUYER);
+    NEAR_U(0.82, buyer_u(s, &m), "tft mirrors a concession below the reservation");
+    free(s);
+
     /* the same history against a linear agent follows the clock instead:
      * at t = 2 its target is 0.84, not 0.82 */
     s = malloc(sizeof *s);
@@ -510,6 +523,12 @@ static void test_walkaway(setup *su)
     CHECK(stall_case(su, walker, 30, 30, &act) == 0 && act == NS_ACT_OFFER,
           "stalled above the floor triggered a draw");
     CHECK(stall_case(su, walker, 20, 20, &act) == 0, "stalled at the floor drew");
+    /* an opponent conceding while still unacceptable to the agent (x from
+     * -30 to -20: utility 0 both times once clamped) is not stalled */
+    CHECK(stall_case(su, walker, -30, -20, &act) == 0 && act == NS_ACT_OFFER,
+          "a concession below the reservation counted as a stall");
+    CHECK(stall_case(su, walker, -30, -30, &act) == 1 && act == NS_ACT_WALK,
+          "no concession below the reservation did not count as a stall");
 }
 
 /* Two built-in agents to the end; counts protocol and model violations. */

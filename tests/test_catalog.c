@@ -196,7 +196,8 @@ static void test_lookups(const ns_catalog *c)
     CHECK(ns_catalog_find(c, NS_TACTIC, "pushy") == 1, "pushy is not index 1");
     CHECK(ns_catalog_find(c, NS_TACTIC, "charm") == -1, "charm found among tactics");
     CHECK(ns_catalog_find(c, NS_TACTIC, "nope") == -1, "unknown name found");
-    CHECK(ns_catalog_count(c, NS_TACTIC) == 3, "tactic count %d", ns_catalog_count(c, NS_TACTIC));
+    CHECK(ns_catalog_count(c, NS_TACTIC) == 3, "tactic count %d",
+          ns_catalog_count(c, NS_TACTIC));
     CHECK(ns_catalog_count(c, NS_INFLUENCE) == 2, "influence count %d",
           ns_catalog_count(c, NS_INFLUENCE));
     STREQ("none, pushy, slow", ns_catalog_names(c, NS_TACTIC), "tactic names");
@@ -292,7 +293,8 @@ static void test_shipped(const ns_catalog *c)
     double beta[3];
     const char *curves[3] = {"boulware", "linear", "conceder"};
     for (int k = 0; k < 3; k++) {
-        ns_catalog_agent_params(c, bal->trait, ns_catalog_find(c, NS_TACTIC, curves[k]), 0, &p);
+        int tactic = ns_catalog_find(c, NS_TACTIC, curves[k]);
+        ns_catalog_agent_params(c, bal->trait, tactic, 0, &p);
         beta[k] = p.p[NS_P_BETA];
     }
     CHECK(beta[0] < 1 && beta[1] == 1 && beta[2] > 1, "betas %g %g %g", beta[0], beta[1],
@@ -319,7 +321,8 @@ static void test_shipped(const ns_catalog *c)
             for (int f = 0; f < ns_catalog_count(c, NS_INFLUENCE); f++)
                 for (int ot = 0; ot < ns_catalog_count(c, NS_TACTIC); ot++)
                     for (int of = 0; of < ns_catalog_count(c, NS_INFLUENCE); of++) {
-                        ns_catalog_agent_params(c, ns_catalog_archetype_at(c, ai)->trait, t, f, &p);
+                        const ns_personality *arch = ns_catalog_archetype_at(c, ai);
+                        ns_catalog_agent_params(c, arch->trait, t, f, &p);
                         ns_catalog_apply_opponent(c, &p, ot, of);
                         const double *q = p.p;
                         bad += !(q[NS_P_ASPIRATION] > 0 && q[NS_P_ASPIRATION] <= 1 &&
