@@ -38,7 +38,7 @@ typedef struct writer {
     int truncated;
 } writer;
 
-static inline void put(writer *w, const char *s, size_t n)
+static inline __attribute__((always_inline)) void put(writer *w, const char *s, size_t n)
 {
     size_t room = (size_t)(w->end - w->p);
     if (n <= room) {
@@ -74,9 +74,12 @@ static inline __attribute__((always_inline)) const char *
 copy_run(writer *w, const char *p, const char *limit, char stop)
 {
     char *q = w->p;
+    /* a local copy: the byte stores below may alias *w as far as the
+     * compiler knows, which would reload w->end on every word */
+    char *const end = w->end;
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     const uint64_t stops = ONES * (unsigned char)stop;
-    while (limit - p >= 8 && w->end - q >= 8) {
+    while (limit - p >= 8 && end - q >= 8) {
         uint64_t x;
         memcpy(&x, p, 8);
         memcpy(q, &x, 8);
@@ -91,7 +94,7 @@ copy_run(writer *w, const char *p, const char *limit, char stop)
     }
 #endif
     while (p < limit && *p && *p != stop) {
-        if (q == w->end) {
+        if (q == end) {
             w->truncated = 1;
             break;
         }
@@ -102,7 +105,7 @@ copy_run(writer *w, const char *p, const char *limit, char stop)
 }
 
 /* A NUL-terminated string held in an array of `size` bytes. */
-static inline void put_array(writer *w, const char *s, size_t size)
+static inline __attribute__((always_inline)) void put_array(writer *w, const char *s, size_t size)
 {
     copy_run(w, s, s + size, '\0');
 }
@@ -202,7 +205,7 @@ int ns_format_number(double v, int decimals, char *out)
 
 /* --------------------------------------------------------------- fragments */
 
-static void put_value(writer *w, const ns_issue *is, double v)
+static inline __attribute__((always_inline)) void put_value(writer *w, const ns_issue *is, double v)
 {
     if (is->type == NS_ISSUE_DISCRETE) {
         /* the range test first: it also rejects NaN, and keeps the cast
@@ -233,13 +236,33 @@ static inline int starts_with(const char *p, const char *lit)
     return *lit == '\0';
 }
 
+/* starts_with(p, lit) for a placeholder of at most 8 bytes, as one masked
+ * word compare where a whole word of the template (which ends at `limit`)
+ * can be read: a byte loop here cost as much as the copying. */
+static inline __attribute__((always_inline)) int
+at_placeholder(const char *p, const char *limit, const char *lit, size_t n)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (limit - p >= 8) {
+        uint64_t x, want = 0;
+        memcpy(&x, p, 8);
+        memcpy(&want, lit, n); /* n <= 8, a constant: folds to a constant */
+        uint64_t mask = n == 8 ? ~0ull : (1ull << (8 * n)) - 1;
+        return ((x ^ want) & mask) == 0;
+    }
+#endif
+    (void)n;
+    return starts_with(p, lit);
+}
+#define AT_PLACEHOLDER(p, limit, lit) at_placeholder((p), (limit), (lit), sizeof(lit) - 1)
+
 /* Padded to the size of ns_issue.phrase, so copy_run may read whole words. */
 static const char default_phrase[sizeof((ns_issue *)0)->phrase] = "{value} {unit}";
 
 /* One issue's phrase template, e.g. "delivery in {value} {unit}". An empty
  * unit also drops the blank before it, so "{value} {unit}" with no unit
  * gives "12", not "12 ". Any other brace is copied as it is. */
-static void put_fragment(writer *w, const ns_issue *is, double v)
+static void put_fragment_scan(writer *w, const ns_issue *is, double v)
 {
     const char *p = is->phrase[0] ? is->phrase : default_phrase;
     const char *limit = p + sizeof is->phrase;
@@ -248,10 +271,10 @@ static void put_fragment(writer *w, const ns_issue *is, double v)
         p = copy_run(w, p, limit, '{');
         if (w->truncated || p == limit || *p == '\0')
             return;
-        if (starts_with(p, "{value}")) {
+        if (AT_PLACEHOLDER(p, limit, "{value}")) {
             put_value(w, is, v);
             p += 7;
-        } else if (starts_with(p, "{unit}")) {
+        } else if (AT_PLACEHOLDER(p, limit, "{unit}")) {
             if (is->unit[0])
                 put_array(w, is->unit, sizeof is->unit);
             else if (w->p > begin && w->p[-1] == ' ')
@@ -264,8 +287,197 @@ static void put_fragment(writer *w, const ns_issue *is, double v)
     }
 }
 
-static void put_fragments(writer *w, const ns_scenario *sc, const double *v)
+/* ------------------------------------------------ compiled phrase templates
+ *
+ * Scanning a template for its placeholders on every message cost more than
+ * all the rest of the rendering, so each thread keeps the templates it has
+ * met in compiled form: a list of ops over a buffer of literal text, where
+ * the unit is already substituted and runs between placeholders are single
+ * copies of known length. A compiled template is a function of the
+ * phrase and unit bytes alone (the value is rendered from the issue as
+ * before), and every use first compares those bytes with the ones it was
+ * compiled from; so an issue freed and another loaded at the same address,
+ * or a phrase edited in place, is simply compiled again, never rendered
+ * from a stale copy. The output is the same byte for byte as the scan's
+ * (put_fragment_scan, still used when a template does not fit): same
+ * bytes, same truncation point, the same blank dropped. */
+
+enum { OP_LIT, OP_VALUE, OP_DROP_BLANK };
+
+typedef struct frag_op {
+    uint16_t kind, off, len; /* off/len: OP_LIT's text */
+} frag_op;
+
+#define KEY_LEN (sizeof((ns_issue *)0)->phrase + sizeof((ns_issue *)0)->unit)
+/* Literal text: at most 96 template bytes, or 16 units of 15 bytes for 96
+ * bytes of "{unit}"; ops: at most 16 placeholders and a literal around each. */
+#define FRAG_TEXT_MAX 256
+#define FRAG_OPS_MAX 40
+#define FRAG_WAYS 4
+
+typedef struct frag_code {
+    const ns_issue *is;   /* where it was last seen; NULL: empty slot */
+    int n_ops;            /* -1: does not fit, scan instead */
+    int phrase_words;     /* words of the phrase up to and with its NUL */
+    char key[KEY_LEN];    /* phrase then unit bytes it was compiled from */
+    frag_op op[FRAG_OPS_MAX];
+    char text[FRAG_TEXT_MAX + 16]; /* zero padded: LIT copies 16 bytes */
+} frag_code;
+
+_Static_assert(sizeof((ns_issue *)0)->phrase % 8 == 0 &&
+                   sizeof((ns_issue *)0)->unit % 8 == 0,
+               "phrase and unit are compared a word at a time");
+
+/* Per thread, FRAG_WAYS templates for each issue position. */
+static _Thread_local frag_code frag_cache[NS_MAX_ISSUES][FRAG_WAYS];
+static _Thread_local unsigned frag_next[NS_MAX_ISSUES];
+
+static inline int same_words(const char *a, const char *b, size_t n)
 {
+    uint64_t d = 0;
+    for (size_t k = 0; k < n; k += 8) {
+        uint64_t x, y;
+        memcpy(&x, a + k, 8);
+        memcpy(&y, b + k, 8);
+        d |= x ^ y;
+    }
+    return d == 0;
+}
+
+/* Whether is's phrase and unit are those fc was compiled from. Only the
+ * bytes up to each string's NUL matter (nothing past it is read): when the
+ * words holding them match, so does the NUL's position. */
+static inline int key_matches(const frag_code *fc, const ns_issue *is)
+{
+    return same_words(fc->key + sizeof is->phrase, is->unit, sizeof is->unit) &&
+           same_words(fc->key, is->phrase, 8 * (size_t)fc->phrase_words);
+}
+
+static int lit_append(frag_code *fc, int *text_len, const char *s, size_t n)
+{
+    if (n == 0)
+        return 1;
+    if ((size_t)*text_len + n > FRAG_TEXT_MAX)
+        return 0;
+    frag_op *last = fc->n_ops > 0 ? &fc->op[fc->n_ops - 1] : NULL;
+    if (!last || last->kind != OP_LIT) {
+        if (fc->n_ops == FRAG_OPS_MAX)
+            return 0;
+        last = &fc->op[fc->n_ops++];
+        last->kind = OP_LIT;
+        last->off = (uint16_t)*text_len;
+        last->len = 0;
+    }
+    memcpy(fc->text + *text_len, s, n);
+    *text_len += (int)n;
+    last->len = (uint16_t)(last->len + n);
+    return 1;
+}
+
+static int op_append(frag_code *fc, int kind)
+{
+    if (fc->n_ops == FRAG_OPS_MAX)
+        return 0;
+    fc->op[fc->n_ops].kind = (uint16_t)kind;
+    fc->op[fc->n_ops].off = fc->op[fc->n_ops].len = 0;
+    fc->n_ops++;
+    return 1;
+}
+
+/* The scan of put_fragment_scan, recording what it would write. */
+static void compile_fragment(frag_code *fc, const ns_issue *is)
+{
+    memcpy(fc->key, is->phrase, sizeof is->phrase);
+    memcpy(fc->key + sizeof is->phrase, is->unit, sizeof is->unit);
+    fc->phrase_words = (int)((strnlen(is->phrase, sizeof is->phrase - 1) + 8) / 8);
+    memset(fc->text, 0, sizeof fc->text);
+    fc->n_ops = 0;
+    int text_len = 0, ok = 1;
+    const char *p = is->phrase[0] ? is->phrase : default_phrase;
+    const char *limit = p + sizeof is->phrase;
+    while (ok) {
+        const char *run = p;
+        while (p < limit && *p && *p != '{')
+            p++;
+        ok = lit_append(fc, &text_len, run, (size_t)(p - run));
+        if (!ok || p == limit || *p == '\0')
+            break;
+        if (starts_with(p, "{value}")) {
+            ok = op_append(fc, OP_VALUE);
+            p += 7;
+        } else if (starts_with(p, "{unit}")) {
+            ok = is->unit[0] ? lit_append(fc, &text_len, is->unit,
+                                          strnlen(is->unit, sizeof is->unit))
+                             : op_append(fc, OP_DROP_BLANK);
+            p += 6;
+        } else {
+            ok = lit_append(fc, &text_len, "{", 1);
+            p++;
+        }
+    }
+    if (!ok)
+        fc->n_ops = -1;
+}
+
+/* The compiled template of issue position i (is), compiled on a miss. */
+static inline const frag_code *fragment_code(int i, const ns_issue *is)
+{
+    frag_code *set = frag_cache[i];
+    for (int k = 0; k < FRAG_WAYS; k++)
+        if (set[k].is == is && key_matches(&set[k], is))
+            return &set[k];
+    frag_code *fc = &set[frag_next[i]++ % FRAG_WAYS];
+    fc->is = is;
+    compile_fragment(fc, is);
+    return fc;
+}
+
+/* put() of compiled literal text, which is readable 16 bytes on. */
+static inline __attribute__((always_inline)) void put_text(writer *w, const char *s,
+                                                           size_t n)
+{
+    if (n <= 16 && w->end - w->p >= 16) {
+        memcpy(w->p, s, 16); /* bytes past n are scratch, as in copy_run */
+        w->p += n;
+    } else {
+        put(w, s, n);
+    }
+}
+
+static inline __attribute__((always_inline)) void put_fragment(writer *w, int i,
+                                                               const ns_issue *is, double v)
+{
+    const frag_code *fc = fragment_code(i, is);
+    if (fc->n_ops < 0) {
+        put_fragment_scan(w, is, v);
+        return;
+    }
+    const char *begin = w->p; /* only this fragment's own blank is dropped */
+    for (int k = 0; k < fc->n_ops; k++) {
+        const frag_op *op = &fc->op[k];
+        switch (op->kind) {
+        case OP_LIT:
+            put_text(w, fc->text + op->off, op->len);
+            break;
+        case OP_VALUE:
+            put_value(w, is, v);
+            break;
+        default: /* OP_DROP_BLANK */
+            if (w->p > begin && w->p[-1] == ' ')
+                w->p--;
+            break;
+        }
+        if (w->truncated)
+            return;
+    }
+}
+
+static void put_fragments(writer *out, const ns_scenario *sc, const double *v)
+{
+    /* Work on a local copy (everything below is inlined into this loop):
+     * through the pointer, every byte stored would make the compiler
+     * reload the writer, since a char store may alias it. */
+    writer lw = *out, *w = &lw;
     for (int i = 0; i < sc->n_issues; i++) {
         if (i > 0) {
             if (i == sc->n_issues - 1)
@@ -273,8 +485,9 @@ static void put_fragments(writer *w, const ns_scenario *sc, const double *v)
             else
                 PUT_LIT(w, ", ");
         }
-        put_fragment(w, &sc->issue[i], v[i]);
+        put_fragment(w, i, &sc->issue[i], v[i]);
     }
+    *out = lw;
 }
 
 /* ------------------------------------------------------------------ moves */

@@ -39,6 +39,7 @@ ns_status ns_plan_estimate_run(const ns_spec *spec, uint64_t sample,
         return ns_fail(err, NS_ERR_NOMEM, "cannot create an engine");
     ns_block blk;
     ns_block_init(&blk);
+    blk.has_texts = ns_spec_transcripts(spec);
     uint64_t stride = grid / sample ? grid / sample : 1;
     ns_job job;
     double t0 = ns_now();

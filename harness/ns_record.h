@@ -79,7 +79,9 @@ typedef struct ns_block {
     ns_outcome_row *outcomes;        /* parallel to jobs */
     size_t n_turns, cap_turns;
     ns_turn_row *turns;
-    ns_transcript_row *texts;        /* parallel to turns; may be unused */
+    ns_transcript_row *texts;        /* parallel to turns when has_texts */
+    int has_texts;                   /* texts are filled (spec transcripts on);
+                                        set by the block's owner, kept by reset */
 } ns_block;
 
 void ns_block_init(ns_block *b);

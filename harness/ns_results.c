@@ -81,7 +81,13 @@ static ns_status open_results(const char *path, hid_t *file, ns_error *err)
         H5Eclear2(H5E_DEFAULT);
         return ns_fail(err, NS_ERR_CORRUPT, "%s is not an HDF5 file", path);
     }
-    *file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+#if H5_VERSION_GE(1, 10, 7)
+    /* lock where the file system can, carry on where it cannot (NFS) */
+    H5Pset_file_locking(fapl, 1, 1);
+#endif
+    *file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+    H5Pclose(fapl);
     if (*file < 0)
         return h5_fail(err, NS_ERR_IO, "cannot open %s", path);
     if (H5Aexists(*file, "negsim_version") <= 0 || H5Lexists(*file, "run", H5P_DEFAULT) <= 0 ||
@@ -188,12 +194,12 @@ typedef struct col {
     char name[64];
     H5T_class_t cls;   /* H5T_INTEGER, H5T_FLOAT or H5T_STRING */
     H5T_sign_t sign;
-    size_t off, size;  /* in a row of the native type */
+    size_t off, size;  /* in a row of the native, packed type */
 } col;
 
 typedef struct rtable {
     const char *name;
-    hid_t dset, ntype;   /* ntype: native layout of the file's row type */
+    hid_t dset, ntype;   /* ntype: native, packed version of the row type */
     size_t row_size;
     hsize_t rows, chunk_rows;
     int n_cols;
@@ -250,7 +256,11 @@ static ns_status rtable_open(hid_t f, const char *path, const char *name, rtable
     int ok = H5Tget_class(ft) == H5T_COMPOUND && H5Sget_simple_extent_ndims(space) == 1;
     if (ok) {
         H5Sget_simple_extent_dims(space, &t->rows, NULL);
+        /* Native and packed: for a file written on this kind of machine
+         * that is the file's own type, so HDF5 reads without converting;
+         * the accessors below copy members out with memcpy. */
         t->ntype = H5Tget_native_type(ft, H5T_DIR_ASCEND);
+        H5Tpack(t->ntype);
         t->row_size = H5Tget_size(t->ntype);
         if (H5Pget_layout(dcpl) != H5D_CHUNKED || H5Pget_chunk(dcpl, 1, &t->chunk_rows) != 1)
             t->chunk_rows = SCAN_ROWS;
@@ -287,7 +297,7 @@ static herr_t read_rows(const rtable *t, hid_t mtype, hsize_t start, hsize_t n, 
     return rc;
 }
 
-/* Row accessors on a row of the native type. */
+/* Row accessors on a packed row (members may be unaligned). */
 static int64_t get_int(const unsigned char *row, const col *c)
 {
     const unsigned char *p = row + c->off;
@@ -550,11 +560,13 @@ static void print_outcome(FILE *out, const issue_info *ii, const rtable *ot,
     str_of(ot, row, "closed_by", by, sizeof by);
     fprintf(out, "outcome: %s%s%s after %.0f rounds, %.0f turns\n", end,
             by[0] ? " by " : "", by, num_of(ot, row, "rounds"), num_of(ot, row, "turns"));
-    if (num_of(ot, row, "deal") != 0) {
-        fprintf(out, "  agreed: ");
-        print_values(out, ii, ot, row);
-        fputc('\n', out);
+    if (num_of(ot, row, "deal") == 0) {
+        fprintf(out, "  no agreement: both sides get their disagreement utility 0\n");
+        return;
     }
+    fprintf(out, "  agreed: ");
+    print_values(out, ii, ot, row);
+    fputc('\n', out);
     fprintf(out, "  u_buyer %.4f, u_seller %.4f, joint %.4f, Nash product %.4f\n",
             num_of(ot, row, "u_buyer"), num_of(ot, row, "u_seller"),
             num_of(ot, row, "joint_utility"), num_of(ot, row, "nash_product"));

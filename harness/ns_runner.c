@@ -324,11 +324,6 @@ static ns_status start_resume(run *r, ns_error *err)
     uint64_t end_index = 0;
     st = ns_journal_resume(r->journal_path, ns_spec_digest(r->spec), replay_block, r,
                            &end_index, &r->journal, err);
-    if (st == NS_ERR_MISMATCH)
-        return ns_fail(err, NS_ERR_MISMATCH,
-                       "%s was written by a different spec (or scenarios or "
-                       "catalogues changed since); use --force to start over",
-                       r->path);
     r->progress.next_index = end_index;
     return st;
 }
@@ -406,6 +401,7 @@ static ns_status run_range(run *r, int threads, ns_error *err)
         uint64_t b = r->first_block + (k + r->n_slots - r->first_block % r->n_slots) % r->n_slots;
         r->slots[k].block = b;
         ns_block_init(&r->slots[k].blk);
+        r->slots[k].blk.has_texts = ns_spec_transcripts(r->spec);
     }
     pthread_mutex_init(&r->mu, NULL);
     pthread_cond_init(&r->cv, NULL);

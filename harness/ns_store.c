@@ -759,7 +759,13 @@ ns_status ns_store_create(const char *path, const ns_spec *spec, ns_store **out,
     ns_store *st = ns_xcalloc(1, sizeof *st);
     st->path = ns_xstrdup(path);
     st->transcripts = ns_spec_transcripts(spec);
-    st->file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+#if H5_VERSION_GE(1, 10, 7)
+    /* lock where the file system can, carry on where it cannot (NFS) */
+    H5Pset_file_locking(fapl, 1, 1);
+#endif
+    st->file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    H5Pclose(fapl);
     if (st->file < 0) {
         ns_status s = h5_fail(err, "cannot create results file %s", path);
         ns_store_abandon(st);

@@ -1,7 +1,7 @@
 # The command line behaves as GNU tools do: --help and --version on
 # stdout with status 0, usage errors on stderr with status 2, and errors
 # that name the problem.
-. "$(dirname "$0")/t_lib.sh"
+. "$(dirname "$0")/lib.sh"
 
 out=$("$NEGSIM" --help); check "--help exits 0" [ $? -eq 0 ]
 check "--help lists commands" grep -q "validate SPEC" <<<"$out"

@@ -1,6 +1,6 @@
 # Results depend only on (spec, job id): -j1 and -j2 runs, and runs with
 # different block sizes, give identical tables.
-. "$(dirname "$0")/t_lib.sh"
+. "$(dirname "$0")/lib.sh"
 spec=tests/data/run/small.yaml
 "$NEGSIM" run "$spec" -o "$TMP/j1.h5" -j1 -q >/dev/null; check "j1 run" [ $? -eq 0 ]
 "$NEGSIM" run "$spec" -o "$TMP/j2.h5" -j2 -q >/dev/null; check "j2 run" [ $? -eq 0 ]

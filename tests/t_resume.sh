@@ -2,9 +2,14 @@
 # a resume) must leave a results file that opens, and --resume must then
 # finish with tables identical to an uninterrupted run. Ctrl-C (SIGINT)
 # stops cleanly with status 130 and resumes the same way.
-. "$(dirname "$0")/t_lib.sh"
+. "$(dirname "$0")/lib.sh"
 spec=tests/data/run/resume.yaml
+t0=$(date +%s%N)
 "$NEGSIM" run "$spec" -o "$TMP/ref.h5" -j2 -q >/dev/null; check "reference run" [ $? -eq 0 ]
+ref_ms=$((($(date +%s%N) - t0) / 1000000))
+# A random moment between 5% and 90% of an uninterrupted run's duration,
+# so kills land mid-run however fast this machine is.
+moment() { awk -v ms="$ref_ms" -v r="$RANDOM" 'BEGIN { printf "%.3f", ms * (0.05 + 0.85 * r / 32767) / 1000 }'; }
 
 opens() { h5dump -H "$1" >/dev/null 2>&1; }
 kill_after() { # kill_after SIGNAL SECONDS args...
@@ -17,8 +22,8 @@ kill_after() { # kill_after SIGNAL SECONDS args...
 }
 for trial in 1 2 3 4 5; do
     f="$TMP/t$trial.h5"
-    d1=$(printf '0.%02d' $((RANDOM % 90 + 5)))
-    d2=$(printf '0.%02d' $((RANDOM % 90 + 5)))
+    d1=$(moment)
+    d2=$(moment)
     kill_after KILL "$d1" run "$spec" -o "$f" -j2 -q
     check "trial $trial: file opens after kill -9 at ${d1}s" opens "$f"
     kill_after KILL "$d2" run "$spec" -o "$f" -j2 -q --resume
@@ -31,7 +36,7 @@ for trial in 1 2 3 4 5; do
 done
 
 f="$TMP/int.h5"
-kill_after INT 0.4 run "$spec" -o "$f" -j2 -q
+kill_after INT "$(moment)" run "$spec" -o "$f" -j2 -q
 rc=$?
 check "SIGINT exits 130 (got $rc)" [ $rc -eq 130 ]
 check "interrupted state recorded" [ "$(run_attr "$f" state)" = interrupted ]

@@ -276,6 +276,36 @@ static void test_damaged_record(void)
     ns_journal_close(resume_expect(path, 1, "flipped header byte"));
 }
 
+/* A crash inside ns_journal_create leaves a short header: the journal is
+ * then empty (nothing was committed yet) and is completed in place. */
+static void test_torn_header(void)
+{
+    char path[128];
+    off_t starts[N_BLOCKS + 1];
+    snprintf(path, sizeof path, "%s/h.journal", dir);
+    int cuts[3] = {0, 10, 63};
+    for (int k = 0; k < 3; k++) {
+        write_journal(path, 2, starts);
+        CHECK(truncate(path, cuts[k]) == 0, "truncate");
+        ns_journal *j = resume_expect(path, 0, "torn header");
+        CHECK(file_size(path) == starts[0], "torn header: expected a full header (%lld "
+              "bytes), got %lld", (long long)starts[0], (long long)file_size(path));
+        ns_error err = {0};
+        ns_status st = j ? ns_journal_append(j, &blocks[0], &err) : NS_ERR_INTERNAL;
+        CHECK_ST(st, NS_OK, err);
+        ns_journal_close(j);
+        ns_journal_close(resume_expect(path, 1, "after torn header"));
+    }
+    /* a short file that is not the start of this spec's header is refused */
+    write_journal(path, 0, starts);
+    CHECK(truncate(path, 40) == 0, "truncate");
+    ns_journal *j = NULL;
+    uint64_t end = 0;
+    ns_error err = {0};
+    ns_status st = ns_journal_resume(path, DIGEST + 1, NULL, NULL, &end, &j, &err);
+    CHECK_ST(st, NS_ERR_CORRUPT, err);
+}
+
 static void test_refusals(void)
 {
     char path[128], other[128];
@@ -350,6 +380,7 @@ int main(void)
     test_roundtrip();
     test_torn_tail();
     test_damaged_record();
+    test_torn_header();
     test_refusals();
     test_gaps_and_errors();
     for (int i = 0; i < N_BLOCKS; i++)
