@@ -27,19 +27,8 @@
 #include "ns_engine.h"
 #include "ns_scenario.h"
 
-static int passed, failed;
+#include "ns_test.h"
 
-#define CHECK(cond, ...)                                                      \
-    do {                                                                      \
-        if (cond) {                                                           \
-            passed++;                                                         \
-        } else {                                                              \
-            failed++;                                                         \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);              \
-            fprintf(stderr, __VA_ARGS__);                                     \
-            fputc('\n', stderr);                                              \
-        }                                                                     \
-    } while (0)
 
 /* Offers are rounded to the 0.01 grid in the offerer's favour, so an
  * offer's utility lies in [U, U + 1e-4]. */
@@ -674,6 +663,5 @@ int main(void)
     ns_scenario_free(used_car);
     ns_catalog_free(fixed);
     ns_catalog_free(shipped);
-    printf("test_agent: %d passed, %d failed\n", passed, failed);
-    return failed != 0;
+    return ns_test_report("test_agent");
 }

@@ -26,19 +26,8 @@
 
 #include "ns_catalog.h"
 
-static int passed, failed;
+#include "ns_test.h"
 
-#define CHECK(cond, ...)                                                      \
-    do {                                                                      \
-        if (cond) {                                                           \
-            passed++;                                                         \
-        } else {                                                              \
-            failed++;                                                         \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);              \
-            fprintf(stderr, __VA_ARGS__);                                     \
-            fputc('\n', stderr);                                              \
-        }                                                                     \
-    } while (0)
 
 #define NEAR(expected, actual, what)                                          \
     CHECK(fabs((expected) - (actual)) < 1e-12, "%s: expected %.15g, got %.15g", \
@@ -468,6 +457,5 @@ int main(void)
     ns_catalog_free(c);
     test_bad_fixtures();
     test_missing_dir();
-    printf("test_catalog: %d passed, %d failed\n", passed, failed);
-    return failed != 0;
+    return ns_test_report("test_catalog");
 }

@@ -13,19 +13,8 @@
 #include "ns_frontier.h"
 #include "ns_scenario.h"
 
-static int passed, failed;
+#include "ns_test.h"
 
-#define CHECK(cond, ...)                                                       \
-    do {                                                                       \
-        if (cond) {                                                            \
-            passed++;                                                          \
-        } else {                                                               \
-            failed++;                                                          \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);               \
-            fprintf(stderr, __VA_ARGS__);                                      \
-            fputc('\n', stderr);                                               \
-        }                                                                      \
-    } while (0)
 
 #define CHECK_NEAR(want, got, tol)                                             \
     CHECK(fabs((double)(want) - (double)(got)) <= (tol),                       \
@@ -470,6 +459,5 @@ int main(void)
     test_empty();
     test_brute_force();
     test_shipped_order();
-    printf("test_frontier: %d passed, %d failed\n", passed, failed);
-    return failed != 0;
+    return ns_test_report("test_frontier");
 }

@@ -21,19 +21,8 @@
 
 #include "ns_message.h"
 
-static int passed, failed;
+#include "ns_test.h"
 
-#define CHECK(cond, ...)                                                      \
-    do {                                                                      \
-        if (cond) {                                                           \
-            passed++;                                                         \
-        } else {                                                              \
-            failed++;                                                         \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);              \
-            fprintf(stderr, __VA_ARGS__);                                     \
-            fputc('\n', stderr);                                              \
-        }                                                                     \
-    } while (0)
 
 #define STREQ(expected, actual, what)                                         \
     CHECK(strcmp((expected), (actual)) == 0, "%s:\n  expected \"%s\"\n  got      \"%s\"", \
@@ -396,6 +385,5 @@ int main(void)
     ns_scenario_free(used_car);
     ns_catalog_free(shipped);
     ns_catalog_free(fixed);
-    printf("test_message: %d passed, %d failed\n", passed, failed);
-    return failed != 0;
+    return ns_test_report("test_message");
 }

@@ -28,25 +28,8 @@
 #include "ns_catalog.h"
 #include "ns_spec.h"
 
-static int passed, failed;
+#include "ns_test.h"
 
-static void check(int ok, const char *file, int line, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void check(int ok, const char *file, int line, const char *fmt, ...)
-{
-    if (ok) {
-        passed++;
-        return;
-    }
-    failed++;
-    fprintf(stderr, "FAIL %s:%d: ", file, line);
-    va_list ap;
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}
-#define CHECK(ok, ...) check((ok), __FILE__, __LINE__, __VA_ARGS__)
 #define CHECK_U64(exp, act, what)                                                  \
     do {                                                                           \
         uint64_t e_ = (exp), a_ = (act);                                           \
@@ -707,6 +690,5 @@ int main(void)
     test_bad();
     test_all_good();
     test_data_dir();
-    printf("test_spec: %d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return ns_test_report("test_spec");
 }
