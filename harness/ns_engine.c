@@ -32,8 +32,17 @@ struct ns_engine {
     ns_block *blk;
     size_t row;                 /* the job's index in blk */
     const ns_agent_kind *agent[2];
+    /* ns_side_names / ns_action_names as the NUL-padded 8-byte fields of
+     * the turn rows, so that a turn copies them whole (NS_SET measured
+     * and padded them three times a turn) */
+    char side_field[2][8], action_field[3][8];
     _Alignas(16) unsigned char agent_state[2][NS_AGENT_STATE_MAX];
 };
+
+_Static_assert(sizeof(((ns_turn_row *)0)->speaker) == 8 &&
+                   sizeof(((ns_turn_row *)0)->action) == 8 &&
+                   sizeof(((ns_transcript_row *)0)->speaker) == 8,
+               "side_field and action_field match the row fields");
 
 ns_engine *ns_engine_create(const ns_spec *spec)
 {
@@ -53,6 +62,10 @@ ns_engine *ns_engine_create(const ns_spec *spec)
     e->neg.turns = ns_xcalloc((size_t)e->neg.max_turns, sizeof *e->neg.turns);
     e->neg.cat = e->cat;
     e->neg.rng = e->rng;
+    for (int i = 0; i < 2; i++)
+        NS_SET(e->side_field[i], ns_side_names[i]);
+    for (int i = 0; i < 3; i++)
+        NS_SET(e->action_field[i], ns_action_names[i]);
     return e;
 }
 
@@ -134,8 +147,8 @@ static void record_turn(ns_engine *e, const ns_turn *t, const ns_move *mv)
     row->job_id = n->job->id;
     row->round = ns_round_of_turn(k);
     row->turn = k;
-    NS_SET(row->speaker, ns_side_names[t->speaker]);
-    NS_SET(row->action, ns_action_names[t->action]);
+    memcpy(row->speaker, e->side_field[t->speaker], sizeof row->speaker);
+    memcpy(row->action, e->action_field[t->action], sizeof row->action);
     for (int i = 0; i < NS_MAX_ISSUES; i++)
         row->value[i] = i < n->sc->n_issues && t->action != NS_ACT_WALK ? t->value[i] : NAN;
     row->utility[0] = t->utility[0];
@@ -145,7 +158,7 @@ static void record_turn(ns_engine *e, const ns_turn *t, const ns_move *mv)
     ns_transcript_row *tr = &e->blk->texts[r];
     tr->job_id = n->job->id;
     tr->turn = k;
-    NS_SET(tr->speaker, ns_side_names[t->speaker]);
+    memcpy(tr->speaker, e->side_field[t->speaker], sizeof tr->speaker);
     if (mv->text)
         NS_SET(tr->text, mv->text);
     else

@@ -376,14 +376,57 @@ void ns_frontier_free(ns_frontier *f)
     free(f);
 }
 
+/* The squared distance to the nearest point, scanning from the points
+ * nearest in buyer utility outwards. The points are sorted by buyer
+ * utility, so on each side of ub the term db * db only grows; once it
+ * reaches the best d2 so far, no point further out can be nearer (adding
+ * ds * ds >= 0 never rounds below db * db, and the same holds with the
+ * roles swapped). The minimum is the same value a scan of every point
+ * finds, whatever the order it is found in; an outcome is typically close
+ * to the frontier, so a handful of points are looked at instead of all. */
 double ns_frontier_distance(const ns_frontier *f, double ub, double us)
 {
     if (!f || f->n == 0)
         return NAN;
+    const double *u0 = f->u[0], *u1 = f->u[1];
     double best = INFINITY;
-    for (int k = 0; k < f->n; k++) {
-        double db = f->u[0][k] - ub, ds = f->u[1][k] - us;
-        double d2 = db * db + ds * ds;
+    if (!(isfinite(ub) && isfinite(us))) {
+        /* NaN or infinite: the plain scan, whose answer is then INFINITY
+         * or NaN-free as before */
+        for (int k = 0; k < f->n; k++) {
+            double db = u0[k] - ub, ds = u1[k] - us;
+            double d2 = db * db + ds * ds;
+            if (d2 < best)
+                best = d2;
+        }
+        return sqrt(best);
+    }
+    int lo = 0, hi = f->n; /* first point with u0 >= ub */
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (u0[mid] < ub)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    /* Seller utility falls as buyer utility rises along the frontier, so
+     * once a scan has passed us (going right: u1 <= us; going left:
+     * u1 >= us), ds * ds only grows from there too. */
+    for (int k = lo; k < f->n; k++) {
+        double db = u0[k] - ub, db2 = db * db;
+        double ds = u1[k] - us, ds2 = ds * ds;
+        if (db2 >= best || (ds <= 0 && ds2 >= best))
+            break;
+        double d2 = db2 + ds2;
+        if (d2 < best)
+            best = d2;
+    }
+    for (int k = lo - 1; k >= 0; k--) {
+        double db = u0[k] - ub, db2 = db * db;
+        double ds = u1[k] - us, ds2 = ds * ds;
+        if (db2 >= best || (ds >= 0 && ds2 >= best))
+            break;
+        double d2 = db2 + ds2;
         if (d2 < best)
             best = d2;
     }

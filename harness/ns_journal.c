@@ -15,6 +15,9 @@
  *              n_turns  x compact text    (when flag JR_TEXTS is set):
  *                  the row's bytes before `text` (job_id, turn, speaker),
  *                  a uint16 length, then that many text bytes.
+ *            JR_TEXTS is the block's has_texts: a block without texts
+ *            (transcripts off) has its text rows unfilled, so none are
+ *            read or written, and replay gives it has_texts 0 again.
  *            The checksum is XXH64 over the record header (checksum field
  *            zero) followed by the payload, so a damaged count or index in
  *            the header is caught as surely as damaged rows.
@@ -22,6 +25,13 @@
  * Texts are stored compactly because they dominate the volume (a 256-byte
  * field holding a message of ~170 characters); the reader zero-pads them
  * back, so a replayed block has exactly the bytes the store writes.
+ *
+ * Refusals. A journal whose header differs from the one this build would
+ * write for this spec is refused with NS_ERR_MISMATCH, and the message
+ * says which part differs: the record layout (another negsim build: other
+ * struct sizes or NS_MAX_ISSUES) or the spec digest (another spec, or its
+ * scenarios or catalogues changed). Bytes that do not start like a journal
+ * at all are NS_ERR_CORRUPT.
  *
  * A record is appended with one writev() and its writeback is started at
  * once (sync_file_range), so that ns_journal_commit(), an fdatasync(),
@@ -48,7 +58,7 @@
 #define JR_MAGIC "NSJRNL01"
 #define JR_VERSION 1u
 #define JR_RECORD_MAGIC 0x524a534eu /* "NSJR" read as little-endian bytes */
-#define JR_TEXTS 1u                 /* record flag: compact texts follow */
+#define JR_TEXTS 1u                 /* record flag: has_texts; compact texts follow */
 
 /* Bytes of a transcript row before its text, written verbatim. */
 #define JR_TEXT_PREFIX offsetof(ns_transcript_row, text)
@@ -312,10 +322,13 @@ ns_status ns_journal_append(ns_journal *j, const ns_block *b, ns_error *err)
     iov[n++] = (struct iovec){b->jobs, b->n_jobs * sizeof *b->jobs};
     iov[n++] = (struct iovec){b->outcomes, b->n_jobs * sizeof *b->outcomes};
     iov[n++] = (struct iovec){b->turns, b->n_turns * sizeof *b->turns};
-    if (b->n_turns > 0 && b->texts) {
-        size_t len = pack_texts(j, b); /* may move j->texts */
+    if (b->has_texts) {
+        /* without has_texts the text rows are not filled: never read them */
         r.flags |= JR_TEXTS;
-        iov[n++] = (struct iovec){j->texts, len};
+        if (b->n_turns > 0) {
+            size_t len = pack_texts(j, b); /* may move j->texts */
+            iov[n++] = (struct iovec){j->texts, len};
+        }
     }
     for (int i = 1; i < n; i++)
         r.payload_len += iov[i].iov_len;
@@ -357,10 +370,74 @@ static int read_all(int fd, void *buf, size_t n)
     return 0;
 }
 
+/* How a header, or the first n bytes of one, differs from the header this
+ * build writes for `digest`. */
+typedef enum header_diff {
+    HDR_SAME,
+    HDR_NOT_JOURNAL, /* the magic differs */
+    HDR_LAYOUT,      /* format version or record layout: another build */
+    HDR_SPEC         /* only the spec digest */
+} header_diff;
+
+static int range_differs(const void *a, const void *b, size_t from, size_t to, size_t n)
+{
+    if (to > n)
+        to = n;
+    return from < to && memcmp((const char *)a + from, (const char *)b + from, to - from) != 0;
+}
+
+static header_diff compare_header(const jr_header *have, size_t n, uint64_t digest)
+{
+    jr_header want;
+    header_fill(&want, digest);
+    const size_t dig = offsetof(jr_header, digest), dig_end = dig + sizeof want.digest;
+    if (range_differs(have, &want, 0, offsetof(jr_header, version), n))
+        return HDR_NOT_JOURNAL;
+    if (range_differs(have, &want, offsetof(jr_header, version), dig, n) ||
+        range_differs(have, &want, dig_end, offsetof(jr_header, checksum), n))
+        return HDR_LAYOUT;
+    if (range_differs(have, &want, dig, dig_end, n))
+        return HDR_SPEC;
+    return HDR_SAME;
+}
+
+/* The refusal for a header that differs; `h` is NULL for a header cut
+ * short (its numbers are not all there). Each message names the reason:
+ * the runner passes it on as it is. */
+static ns_status header_refusal(header_diff d, const char *path, const jr_header *h,
+                                ns_error *err)
+{
+    jr_header want;
+    header_fill(&want, 0);
+    if (d == HDR_NOT_JOURNAL)
+        return ns_fail(err, NS_ERR_CORRUPT, "%s is not a negsim journal", path);
+    if (d == HDR_SPEC)
+        return ns_fail(err, NS_ERR_MISMATCH,
+                       "journal %s was written by a different spec (or its "
+                       "scenarios/catalogues changed); use --force to start over",
+                       path);
+    if (!h)
+        return ns_fail(err, NS_ERR_MISMATCH,
+                       "journal %s (its header cut short) was written by a negsim "
+                       "build with a different record layout; use --force to start over",
+                       path);
+    return ns_fail(err, NS_ERR_MISMATCH,
+                   "journal %s was written by a negsim build with a different record "
+                   "layout (format %u, rows %u/%u/%u/%u bytes, %u issues, %u-byte "
+                   "texts; this build: format %u, rows %u/%u/%u/%u bytes, %u issues, "
+                   "%u-byte texts); resume it with that build, or use --force to start "
+                   "over",
+                   path, h->version, h->job_row_size, h->outcome_row_size,
+                   h->turn_row_size, h->text_row_size, h->max_issues, h->text_len,
+                   want.version, want.job_row_size, want.outcome_row_size,
+                   want.turn_row_size, want.text_row_size, want.max_issues,
+                   want.text_len);
+}
+
 static ns_status check_header(int fd, const char *path, uint64_t digest,
                               off_t file_size, ns_error *err)
 {
-    jr_header h, want;
+    jr_header h;
     if (file_size < (off_t)sizeof h || read_all(fd, &h, sizeof h) != 0)
         return ns_fail(err, NS_ERR_CORRUPT,
                        "journal %s is too short to hold its header", path);
@@ -368,38 +445,28 @@ static ns_status check_header(int fd, const char *path, uint64_t digest,
         return ns_fail(err, NS_ERR_CORRUPT, "%s is not a negsim journal", path);
     if (h.checksum != XXH64(&h, offsetof(jr_header, checksum), 0))
         return ns_fail(err, NS_ERR_CORRUPT, "journal %s has a damaged header", path);
-    header_fill(&want, h.digest);
-    if (memcmp(&h, &want, sizeof h) != 0)
-        return ns_fail(err, NS_ERR_MISMATCH,
-                       "journal %s was written by a negsim build with another "
-                       "record layout (format %u, rows %u/%u/%u/%u bytes); "
-                       "this build uses format %u, rows %u/%u/%u/%u bytes",
-                       path, h.version, h.job_row_size, h.outcome_row_size,
-                       h.turn_row_size, h.text_row_size, want.version,
-                       want.job_row_size, want.outcome_row_size,
-                       want.turn_row_size, want.text_row_size);
-    if (h.digest != digest)
-        return ns_fail(err, NS_ERR_MISMATCH,
-                       "journal %s belongs to another spec (digest %016llx, "
-                       "this spec %016llx)", path, (unsigned long long)h.digest,
-                       (unsigned long long)digest);
-    return NS_OK;
+    header_diff d = compare_header(&h, sizeof h, digest);
+    return d == HDR_SAME ? NS_OK : header_refusal(d, path, &h, err);
 }
 
 /* A journal shorter than its header was cut by a crash inside
  * ns_journal_create, before anything could be committed. When the bytes
  * that are there are the start of the header this spec would write, the
- * header is completed and the journal is simply empty; anything else is
- * not a negsim journal. */
+ * header is completed and the journal is simply empty; the start of
+ * another spec's or another build's header is refused as such, anything
+ * else is not a negsim journal. */
 static ns_status finish_torn_header(int fd, const char *path, uint64_t digest,
                                     off_t *file_size, ns_error *err)
 {
     jr_header want, have;
     header_fill(&want, digest);
     size_t n = (size_t)*file_size;
-    if (n > 0 && (read_all(fd, &have, n) != 0 || memcmp(&have, &want, n) != 0))
+    if (n > 0 && read_all(fd, &have, n) != 0)
         return ns_fail(err, NS_ERR_CORRUPT,
                        "journal %s is too short to hold its header", path);
+    header_diff d = n > 0 ? compare_header(&have, n, digest) : HDR_SAME;
+    if (d != HDR_SAME)
+        return header_refusal(d, path, NULL, err);
     if (pwrite(fd, &want, sizeof want, 0) != (ssize_t)sizeof want || fdatasync(fd) != 0)
         return ns_fail_errno(err, NS_ERR_IO, errno, "cannot write journal %s", path);
     *file_size = (off_t)sizeof want;
@@ -487,11 +554,9 @@ static int read_record(replay *rp, jr_record *r, off_t left)
     ns_block_reset(b, r->first_index, r->end_index);
     b->n_jobs = n_jobs;
     b->n_turns = n_turns;
-    if (r->flags & JR_TEXTS)
-        return unpack_texts(b, rp->buf, (size_t)texts);
-    if (n_turns)
-        memset(b->texts, 0, n_turns * sizeof *b->texts);
-    return 1;
+    /* as appended: without texts the text rows stay unfilled */
+    b->has_texts = (r->flags & JR_TEXTS) != 0;
+    return !b->has_texts || unpack_texts(b, rp->buf, (size_t)texts);
 }
 
 /* Cuts the file at the first bad record and makes the cut durable before

@@ -29,7 +29,9 @@ ns_status ns_journal_create(const char *path, uint64_t digest,
 /* Opens an existing journal: replays every valid block in order through fn
  * (fn may be NULL), truncates a torn tail, and returns the journal ready
  * for appending. *end_index is the grid index after the last valid block
- * (0 when none). NS_ERR_MISMATCH when the digest differs. */
+ * (0 when none). NS_ERR_MISMATCH when the digest differs or the journal
+ * was written by a build with another record layout (the message says
+ * which); NS_ERR_CORRUPT when it is not a journal. */
 ns_status ns_journal_resume(const char *path, uint64_t digest,
                             ns_journal_replay_fn fn, void *ctx,
                             uint64_t *end_index, ns_journal **out,

@@ -205,6 +205,62 @@ int ns_format_number(double v, int decimals, char *out)
 
 /* --------------------------------------------------------------- fragments */
 
+/* Numbers already formatted, per thread: offers are snapped to each
+ * issue's grid, so the same few hundred values come back turn after turn,
+ * and a lookup costs a fraction of ns_format_number. The text is a pure
+ * function of (value bits, decimals), both of which are the key, so a hit
+ * gives the same bytes a fresh call would. */
+#define NUM_MEMO_BITS 9
+typedef struct num_memo {
+    uint64_t bits;    /* the value's bit pattern */
+    int32_t decimals; /* as passed (ns_format_number clamps it itself) */
+    uint8_t len;      /* 0: empty slot (a number is never 0 bytes) */
+    char text[19];    /* not NUL-terminated; longer numbers are not kept */
+} num_memo;
+_Static_assert(sizeof(num_memo) == 32, "two memo entries per cache line");
+
+static _Thread_local num_memo num_memo_tab[1u << NUM_MEMO_BITS];
+
+static inline num_memo *num_memo_slot(uint64_t bits, int decimals)
+{
+    uint64_t h = (bits + (uint64_t)(uint32_t)decimals) * 0x9E3779B97F4A7C15ull;
+    return &num_memo_tab[h >> (64 - NUM_MEMO_BITS)];
+}
+
+static inline __attribute__((always_inline)) void put_number(writer *w, double v,
+                                                             int decimals)
+{
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    num_memo *e = num_memo_slot(bits, decimals);
+    int room = w->end - w->p >= 32;
+    if (e->len && e->bits == bits && e->decimals == decimals) {
+        if (room) {
+            memcpy(w->p, e->text, sizeof e->text); /* bytes past len: scratch */
+            w->p += e->len;
+        } else {
+            put(w, e->text, e->len);
+        }
+        return;
+    }
+    /* Straight into the output when 32 bytes are free (its NUL is
+     * overwritten or zeroed later): formatting into a scratch buffer and
+     * copying it stalled on reading back bytes just written one by one. */
+    char buf[32], *dst = room ? w->p : buf;
+    int n = ns_format_number(v, decimals, dst);
+    if (n <= (int)sizeof e->text) {
+        e->bits = bits;
+        e->decimals = decimals;
+        e->len = (uint8_t)n;
+        memset(e->text, 0, sizeof e->text);
+        memcpy(e->text, dst, (size_t)n);
+    }
+    if (room)
+        w->p += n;
+    else
+        put(w, buf, (size_t)n);
+}
+
 static inline __attribute__((always_inline)) void put_value(writer *w, const ns_issue *is, double v)
 {
     if (is->type == NS_ISSUE_DISCRETE) {
@@ -216,15 +272,7 @@ static inline __attribute__((always_inline)) void put_value(writer *w, const ns_
             put_array(w, is->options[(int)(v + 0.5)], sizeof is->options[0]);
         return;
     }
-    /* Straight into the output when 32 bytes are free (its NUL is
-     * overwritten or zeroed later): formatting into a scratch buffer and
-     * copying it stalled on reading back bytes just written one by one. */
-    if (w->end - w->p >= 32) {
-        w->p += ns_format_number(v, is->decimals, w->p);
-    } else {
-        char buf[32];
-        put(w, buf, (size_t)ns_format_number(v, is->decimals, buf));
-    }
+    put_number(w, v, is->decimals);
 }
 
 /* 1 when p begins with lit; stops at p's NUL, so it never reads past the
@@ -308,50 +356,73 @@ typedef struct frag_op {
     uint16_t kind, off, len; /* off/len: OP_LIT's text */
 } frag_op;
 
-#define KEY_LEN (sizeof((ns_issue *)0)->phrase + sizeof((ns_issue *)0)->unit)
 /* Literal text: at most 96 template bytes, or 16 units of 15 bytes for 96
  * bytes of "{unit}"; ops: at most 16 placeholders and a literal around each. */
 #define FRAG_TEXT_MAX 256
 #define FRAG_OPS_MAX 40
 #define FRAG_WAYS 4
+#define PHRASE_WORDS (sizeof((ns_issue *)0)->phrase / 8)
+
+_Static_assert(sizeof((ns_issue *)0)->phrase % 16 == 0 && sizeof((ns_issue *)0)->unit == 16,
+               "phrase and unit are compared a word at a time");
 
 typedef struct frag_code {
     const ns_issue *is;   /* where it was last seen; NULL: empty slot */
-    int n_ops;            /* -1: does not fit, scan instead */
     int phrase_words;     /* words of the phrase up to and with its NUL */
-    char key[KEY_LEN];    /* phrase then unit bytes it was compiled from */
+    int phrase_blocks;    /* the same in 16-byte blocks */
+    unsigned gen;         /* bumped on every compile (msg_plan's check) */
+    /* the common shape, [text] {value} [text], without the op loop:
+     * simple = 1, pre/post = the texts (len 0: none) */
+    int simple;
+    uint16_t pre_off, pre_len, post_off, post_len;
+    int n_ops;            /* -1: does not fit, scan instead */
+    uint64_t unit[2];     /* the unit and phrase bytes it was compiled from */
+    uint64_t phrase[PHRASE_WORDS];
     frag_op op[FRAG_OPS_MAX];
-    char text[FRAG_TEXT_MAX + 16]; /* zero padded: LIT copies 16 bytes */
+    char text[FRAG_TEXT_MAX + 32]; /* zero padded: LIT copies 32 bytes */
 } frag_code;
-
-_Static_assert(sizeof((ns_issue *)0)->phrase % 8 == 0 &&
-                   sizeof((ns_issue *)0)->unit % 8 == 0,
-               "phrase and unit are compared a word at a time");
 
 /* Per thread, FRAG_WAYS templates for each issue position. */
 static _Thread_local frag_code frag_cache[NS_MAX_ISSUES][FRAG_WAYS];
 static _Thread_local unsigned frag_next[NS_MAX_ISSUES];
 
-static inline int same_words(const char *a, const char *b, size_t n)
+static inline uint64_t word_at(const char *p)
 {
-    uint64_t d = 0;
-    for (size_t k = 0; k < n; k += 8) {
-        uint64_t x, y;
-        memcpy(&x, a + k, 8);
-        memcpy(&y, b + k, 8);
-        d |= x ^ y;
-    }
-    return d == 0;
+    uint64_t x;
+    memcpy(&x, p, 8);
+    return x;
 }
 
 /* Whether is's phrase and unit are those fc was compiled from. Only the
  * bytes up to each string's NUL matter (nothing past it is read): when the
  * words holding them match, so does the NUL's position. */
+#if defined(__GNUC__)
+/* Sixteen bytes at a time (SSE2 on x86-64): this check runs for every
+ * fragment of every message. Whole blocks stay inside the arrays (their
+ * sizes are multiples of 16). */
+typedef uint64_t u64x2 __attribute__((vector_size(16)));
+static inline u64x2 block_at(const void *p)
+{
+    u64x2 x;
+    memcpy(&x, p, sizeof x);
+    return x;
+}
 static inline int key_matches(const frag_code *fc, const ns_issue *is)
 {
-    return same_words(fc->key + sizeof is->phrase, is->unit, sizeof is->unit) &&
-           same_words(fc->key, is->phrase, 8 * (size_t)fc->phrase_words);
+    u64x2 d = block_at(is->unit) ^ block_at(fc->unit);
+    for (int k = 0; k < fc->phrase_blocks; k++)
+        d |= block_at(is->phrase + 16 * k) ^ block_at(&fc->phrase[2 * k]);
+    return (d[0] | d[1]) == 0;
 }
+#else
+static inline int key_matches(const frag_code *fc, const ns_issue *is)
+{
+    uint64_t d = (word_at(is->unit) ^ fc->unit[0]) | (word_at(is->unit + 8) ^ fc->unit[1]);
+    for (int k = 0; k < fc->phrase_words; k++)
+        d |= word_at(is->phrase + 8 * k) ^ fc->phrase[k];
+    return d == 0;
+}
+#endif
 
 static int lit_append(frag_code *fc, int *text_len, const char *s, size_t n)
 {
@@ -385,11 +456,15 @@ static int op_append(frag_code *fc, int kind)
 }
 
 /* The scan of put_fragment_scan, recording what it would write. */
-static void compile_fragment(frag_code *fc, const ns_issue *is)
+static __attribute__((noinline, cold)) void compile_fragment(frag_code *fc,
+                                                             const ns_issue *is)
 {
-    memcpy(fc->key, is->phrase, sizeof is->phrase);
-    memcpy(fc->key + sizeof is->phrase, is->unit, sizeof is->unit);
+    fc->is = is;
+    fc->gen++;
+    memcpy(fc->unit, is->unit, sizeof fc->unit);
+    memcpy(fc->phrase, is->phrase, sizeof fc->phrase);
     fc->phrase_words = (int)((strnlen(is->phrase, sizeof is->phrase - 1) + 8) / 8);
+    fc->phrase_blocks = (fc->phrase_words + 1) / 2;
     memset(fc->text, 0, sizeof fc->text);
     fc->n_ops = 0;
     int text_len = 0, ok = 1;
@@ -415,8 +490,27 @@ static void compile_fragment(frag_code *fc, const ns_issue *is)
             p++;
         }
     }
-    if (!ok)
+    if (!ok) {
         fc->n_ops = -1;
+        fc->simple = 0;
+        return;
+    }
+    /* [LIT] VALUE [LIT] */
+    int k = 0;
+    fc->pre_off = fc->pre_len = fc->post_off = fc->post_len = 0;
+    if (k < fc->n_ops && fc->op[k].kind == OP_LIT) {
+        fc->pre_off = fc->op[k].off;
+        fc->pre_len = fc->op[k].len;
+        k++;
+    }
+    fc->simple = k < fc->n_ops && fc->op[k].kind == OP_VALUE;
+    k++;
+    if (fc->simple && k < fc->n_ops && fc->op[k].kind == OP_LIT) {
+        fc->post_off = fc->op[k].off;
+        fc->post_len = fc->op[k].len;
+        k++;
+    }
+    fc->simple = fc->simple && k == fc->n_ops;
 }
 
 /* The compiled template of issue position i (is), compiled on a miss. */
@@ -427,27 +521,33 @@ static inline const frag_code *fragment_code(int i, const ns_issue *is)
         if (set[k].is == is && key_matches(&set[k], is))
             return &set[k];
     frag_code *fc = &set[frag_next[i]++ % FRAG_WAYS];
-    fc->is = is;
     compile_fragment(fc, is);
     return fc;
 }
 
-/* put() of compiled literal text, which is readable 16 bytes on. */
+/* put() of compiled literal text, which is readable 32 bytes on. */
 static inline __attribute__((always_inline)) void put_text(writer *w, const char *s,
                                                            size_t n)
 {
-    if (n <= 16 && w->end - w->p >= 16) {
-        memcpy(w->p, s, 16); /* bytes past n are scratch, as in copy_run */
+    if (n <= 32 && w->end - w->p >= 32) {
+        memcpy(w->p, s, 32); /* bytes past n are scratch, as in copy_run */
         w->p += n;
     } else {
         put(w, s, n);
     }
 }
 
-static inline __attribute__((always_inline)) void put_fragment(writer *w, int i,
+static inline __attribute__((always_inline)) void put_fragment(writer *w, const frag_code *fc,
                                                                const ns_issue *is, double v)
 {
-    const frag_code *fc = fragment_code(i, is);
+    if (fc->simple) {
+        /* once truncated, nothing more is written (p stays at end), so
+         * only a dropped blank needs the checks of the loop below */
+        put_text(w, fc->text + fc->pre_off, fc->pre_len);
+        put_value(w, is, v);
+        put_text(w, fc->text + fc->post_off, fc->post_len);
+        return;
+    }
     if (fc->n_ops < 0) {
         put_fragment_scan(w, is, v);
         return;
@@ -472,20 +572,130 @@ static inline __attribute__((always_inline)) void put_fragment(writer *w, int i,
     }
 }
 
+/* ------------------------------------------------------ whole offer bodies
+ *
+ * When every issue's template has the common shape, the text between two
+ * values (one fragment's tail, the separator, the next one's head) is a
+ * constant of the scenario: a plan holds these runs merged, so a body is
+ * n + 1 copies and n values. A plan is built from the compiled templates
+ * and stays valid while they do (same slots, same compile generation), so
+ * it needs no check of its own against the scenario's text. A run is put()
+ * whole, so where the text is cut, and whether, is the same as when its
+ * pieces are put one by one; and with no blank to drop (simple shapes
+ * only), nothing is written after a cut either way. */
+
+#define PLAN_TEXT_MAX 2048
+#define PLAN_WAYS 2
+
+typedef struct msg_plan {
+    int n;                                /* issues; 0: empty slot */
+    const frag_code *fc[NS_MAX_ISSUES];
+    unsigned gen[NS_MAX_ISSUES];
+    uint16_t off[NS_MAX_ISSUES + 1], len[NS_MAX_ISSUES + 1]; /* run k precedes value k */
+    char text[PLAN_TEXT_MAX + 64];        /* zero padded: runs copy 64 bytes */
+} msg_plan;
+
+static _Thread_local msg_plan plan_cache[PLAN_WAYS];
+static _Thread_local unsigned plan_next;
+
+static int plan_append(msg_plan *mp, int *used, const char *s, size_t n)
+{
+    if ((size_t)*used + n > PLAN_TEXT_MAX)
+        return 0;
+    memcpy(mp->text + *used, s, n);
+    *used += (int)n;
+    return 1;
+}
+
+static __attribute__((noinline, cold)) msg_plan *plan_build(const frag_code *const *fc, int n)
+{
+    msg_plan *mp = &plan_cache[plan_next++ % PLAN_WAYS];
+    memset(mp, 0, sizeof *mp);
+    int used = 0, ok = 1, longest = 0;
+    for (int k = 0; k <= n && ok; k++) {
+        mp->off[k] = (uint16_t)used;
+        if (k > 0) /* the tail of fragment k-1 */
+            ok = plan_append(mp, &used, fc[k - 1]->text + fc[k - 1]->post_off,
+                             fc[k - 1]->post_len);
+        if (ok && k > 0 && k < n) /* the separator before fragment k */
+            ok = k == n - 1 ? plan_append(mp, &used, " and ", 5)
+                            : plan_append(mp, &used, ", ", 2);
+        if (ok && k < n) /* the head of fragment k */
+            ok = plan_append(mp, &used, fc[k]->text + fc[k]->pre_off, fc[k]->pre_len);
+        mp->len[k] = (uint16_t)(used - mp->off[k]);
+        if (mp->len[k] > longest)
+            longest = mp->len[k];
+    }
+    if (!ok || longest > 64)
+        return NULL; /* the slot stays empty (n = 0) */
+    for (int k = 0; k < n; k++) {
+        mp->fc[k] = fc[k];
+        mp->gen[k] = fc[k]->gen;
+    }
+    mp->n = n;
+    return mp;
+}
+
+static inline msg_plan *plan_for(const frag_code *const *fc, int n)
+{
+    for (int w = 0; w < PLAN_WAYS; w++) {
+        msg_plan *mp = &plan_cache[w];
+        int k = 0;
+        if (mp->n != n)
+            continue;
+        while (k < n && mp->fc[k] == fc[k] && mp->gen[k] == fc[k]->gen)
+            k++;
+        if (k == n)
+            return mp;
+    }
+    return plan_build(fc, n);
+}
+
+/* One run of a plan: put() of it, a fixed-size copy when 64 bytes are free. */
+static inline __attribute__((always_inline)) void put_run(writer *w, const msg_plan *mp,
+                                                          int k)
+{
+    if (w->end - w->p >= 64) {
+        memcpy(w->p, mp->text + mp->off[k], 64); /* bytes past len: scratch */
+        w->p += mp->len[k];
+    } else {
+        put(w, mp->text + mp->off[k], mp->len[k]);
+    }
+}
+
 static void put_fragments(writer *out, const ns_scenario *sc, const double *v)
 {
     /* Work on a local copy (everything below is inlined into this loop):
      * through the pointer, every byte stored would make the compiler
      * reload the writer, since a char store may alias it. */
     writer lw = *out, *w = &lw;
-    for (int i = 0; i < sc->n_issues; i++) {
+    int n = sc->n_issues;
+    const frag_code *fc[NS_MAX_ISSUES];
+    int simple = n > 0;
+    for (int i = 0; i < n; i++) {
+        fc[i] = fragment_code(i, &sc->issue[i]);
+        simple &= fc[i]->simple;
+    }
+    if (simple) {
+        const msg_plan *mp = plan_for(fc, n);
+        if (mp) {
+            for (int i = 0; i < n; i++) {
+                put_run(w, mp, i);
+                put_value(w, &sc->issue[i], v[i]);
+            }
+            put_run(w, mp, n);
+            *out = lw;
+            return;
+        }
+    }
+    for (int i = 0; i < n; i++) {
         if (i > 0) {
-            if (i == sc->n_issues - 1)
+            if (i == n - 1)
                 PUT_LIT(w, " and ");
             else
                 PUT_LIT(w, ", ");
         }
-        put_fragment(w, i, &sc->issue[i], v[i]);
+        put_fragment(w, fc[i], &sc->issue[i], v[i]);
     }
     *out = lw;
 }

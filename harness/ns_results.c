@@ -327,7 +327,9 @@ static double get_num(const unsigned char *row, const col *c)
     return v;
 }
 
-/* Copies a fixed-size NUL-padded string column into buf (NUL-terminated). */
+/* Copies a fixed-size string column into buf (NUL-terminated). negsim
+ * writes NULLTERM strings (earlier files: NULLPAD); both end at the first
+ * NUL, and a field without one is taken whole. */
 static const char *get_str(const unsigned char *row, const col *c, char *buf, size_t size)
 {
     size_t n = strnlen((const char *)row + c->off, c->size);

@@ -308,7 +308,9 @@ static ns_status start_fresh(run *r, ns_error *err)
         return st;
     if ((st = ns_journal_create(r->journal_path, ns_spec_digest(r->spec), &r->journal, err)))
         return st;
-    return ns_store_create(r->partial_path, r->spec, &r->store, err);
+    if ((st = ns_store_create(r->partial_path, r->spec, &r->store, err)))
+        return st;
+    return ns_store_set_threads(r->store, r->progress.threads, err);
 }
 
 static ns_status start_resume(run *r, ns_error *err)
@@ -319,6 +321,8 @@ static ns_status start_resume(run *r, ns_error *err)
                        "use --force to start over",
                        r->path, r->journal_path);
     ns_status st = ns_store_create(r->partial_path, r->spec, &r->store, err);
+    if (!st)
+        st = ns_store_set_threads(r->store, r->progress.threads, err);
     if (st)
         return st;
     uint64_t end_index = 0;

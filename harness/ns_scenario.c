@@ -21,6 +21,9 @@
  */
 #include "ns_scenario.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -702,10 +705,33 @@ static inline int option_of(const ns_issue *is, double v)
     return k < is->n_options ? k : is->n_options - 1;
 }
 
+/* a > b ? a : b and a < b ? a : b, to the bit (the second operand when
+ * they compare equal or unordered). On x86-64 these are the maxsd/minsd
+ * instructions, spelt out because the compiler keeps the ternaries below
+ * as branches, which the utilities of opponents' offers (often outside
+ * [0,1]) mispredict. */
+#if defined(__SSE2__)
+static inline double max_sd(double a, double b)
+{
+    return _mm_cvtsd_f64(_mm_max_sd(_mm_set_sd(a), _mm_set_sd(b)));
+}
+static inline double min_sd(double a, double b)
+{
+    return _mm_cvtsd_f64(_mm_min_sd(_mm_set_sd(a), _mm_set_sd(b)));
+}
+#else
+static inline double max_sd(double a, double b) { return a > b ? a : b; }
+static inline double min_sd(double a, double b) { return a < b ? a : b; }
+#endif
+
+/* fmin(fmax(k, 0.0), top), without two calls into libm on every offer:
+ * max_sd(k, 0.0) is fmax(k, 0.0) (NaN gives 0; signed zeros give +0, as
+ * glibc's), and min_sd(top, k) is fmin(k, top) for k >= +0 not NaN (top
+ * NaN gives k; top is never -0), so no result changes in the last bit. */
 static inline double grid_value(const ns_issue *is, double k)
 {
     double top = floor((is->hi - is->lo) / is->step + GRID_TOL);
-    k = fmin(fmax(k, 0.0), top); /* fmax also turns NaN into 0 */
+    k = min_sd(top, max_sd(k, 0.0));
     return is->lo + k * is->step;
 }
 
@@ -714,10 +740,10 @@ double ns_issue_utility(const ns_issue *is, int side, double v)
     const ns_issue_side *s = &is->side[side];
     if (is->type == NS_ISSUE_DISCRETE) {
         double u = s->option_utility[option_of(is, v)];
-        return u < 0 ? 0 : u;
+        return max_sd(0.0, u); /* u < 0 ? 0 : u */
     }
     double u = (v - s->reservation) / (s->target - s->reservation);
-    return u < 0 ? 0 : u > 1 ? 1 : u;
+    return min_sd(1.0, max_sd(0.0, u)); /* u < 0 ? 0 : u > 1 ? 1 : u */
 }
 
 int ns_issue_acceptable(const ns_issue *is, int side, double v)
@@ -751,7 +777,7 @@ static double discrete_for_utility(const ns_issue *is, const ns_issue_side *s, d
 double ns_issue_value_for_utility(const ns_issue *is, int side, double u)
 {
     const ns_issue_side *s = &is->side[side];
-    u = u > 0 ? (u < 1 ? u : 1) : 0; /* NaN counts as 0 */
+    u = min_sd(max_sd(u, 0.0), 1.0); /* u > 0 ? (u < 1 ? u : 1) : 0; NaN counts as 0 */
     if (is->type == NS_ISSUE_DISCRETE)
         return discrete_for_utility(is, s, u);
     double x = s->reservation + u * (s->target - s->reservation);

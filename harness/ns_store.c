@@ -4,31 +4,51 @@
  * Nash and Kalai-Smorodinsky points) and the four row tables /jobs,
  * /outcomes, /rounds and /transcripts (docs/hdf5-layout.md).
  *
- * Tables. Each table is a 1-D, chunked, extendible dataset of a compound
- * type whose members mirror the C row structs of ns_record.h, flattened to
- * scalar columns; only the K = ns_spec_max_issues value columns in use are
- * stored (v0..v{K-1}). The file type is the member list packed without
- * padding; strings are fixed-size, NUL-padded, exactly the C field sizes.
+ * Tables. Each table is a 1-D, chunked, deflate-compressed, extendible
+ * dataset of a compound type whose members mirror the C row structs of
+ * ns_record.h, flattened to scalar columns; only the K =
+ * ns_spec_max_issues value columns in use are stored (v0..v{K-1}). The
+ * file type is the member list packed without padding; strings are
+ * fixed-size, NUL-terminated (H5T_STR_NULLTERM: every field has a NUL
+ * within it, and h5dump then prints "text" instead of "text\000\000..."),
+ * exactly the C field sizes.
  *
  * Writing. The writer thread must keep up with the workers, so rows take
- * the shortest path to disk: each table has one chunk-sized buffer in the
+ * the shortest path to disk: each table fills one chunk buffer in the
  * file's packed layout; appending a row is a few memcpy()s (runs of bytes
- * contiguous in both layouts, worked out once from the two types), and a
- * full chunk is deflated here with a zlib stream kept across chunks and
- * stored with H5Dwrite_chunk. That is exactly what HDF5's deflate filter
- * would store, without its type conversion, gather/scatter copies and
- * per-call buffers (which cost more than the compression itself). The
- * buffer always starts at a chunk boundary: a flush writes the partial
- * chunk zero-filled to full size (as HDF5 stores edge chunks) but keeps its
- * rows, and the chunk is written again whole when full. Memory is one chunk
- * per table whatever the number of jobs.
+ * contiguous in both layouts, worked out once from the two types). A full
+ * chunk is deflated with zlib, level 1, from a stream reset per chunk -
+ * exactly what HDF5's deflate filter would store - and written with
+ * H5Dwrite_chunk, without HDF5's type conversion, gather/scatter copies
+ * and per-call buffers (which cost more than the compression itself). A
+ * chunk that does not shrink is stored raw with the filter skipped in its
+ * filter mask, as HDF5 itself does.
  *
- * Compression, by measurement (docs/hdf5-layout.md, "Performance"): zlib
- * level 1 costs about 1 us per job on /jobs and /outcomes for a 20x
- * smaller table, so they are deflated; on /rounds and /transcripts it
- * costs 0.5-0.8 us per row, more than the engine spends on a negotiation,
- * so those are stored as they are (`h5repack -f GZIP=1` shrinks a finished
- * file about 20x).
+ * The compression pool. Deflating /rounds and /transcripts costs more CPU
+ * than everything else the writer does (about 35 us for a job of 28
+ * messages, against about 9 us for the journal and the row packing), so
+ * with ns_store_set_threads(n > 0) chunks are deflated on n threads of the
+ * store's own. A full chunk is queued for the pool and its table goes on
+ * filling a spare buffer; deflated chunks come back on a second queue and
+ * the writer - the only thread that calls HDF5 - writes them at its next
+ * append. Chunk offsets are fixed, so they may be written in any order; a
+ * table's extent grows to the highest row written so far. Memory is
+ * bounded: one buffer per table plus two per pool thread (one being
+ * deflated, one queued or waiting to be written); when none is spare the
+ * writer waits for the pool (back-pressure). With n = 0 each full chunk is
+ * deflated on the writer thread. Either way the stored chunks are the same
+ * bytes: every chunk is deflated from a freshly reset stream with the same
+ * settings, whichever thread does it.
+ *
+ * Flushing. ns_store_flush waits for every chunk in flight and writes it,
+ * then writes each table's partial chunk, deflated on the writer thread
+ * and zero-filled to full size (as HDF5 stores edge chunks); its rows stay
+ * buffered and the chunk is written again whole when full.
+ *
+ * Failures. An HDF5 or zlib failure loses rows, so it sticks: the call
+ * that meets it returns it (for a chunk deflated by the pool, the next
+ * store call that collects that chunk) and every later call returns it
+ * again; only ns_store_close and ns_store_abandon are left to do.
  *
  * Crash safety is not this module's job: the runner writes a scratch file
  * and publishes it with rename(2), and the journal holds every committed
@@ -37,7 +57,8 @@
  * HDF5 errors: automatic error printing is switched off on entry to every
  * public function (error stacks are per thread in HDF5's thread-safe build,
  * and the runner calls the store from two threads, one at a time), and a
- * failure is returned as NS_ERR_HDF5 with the innermost HDF5 message.
+ * failure is returned as NS_ERR_HDF5 with the innermost HDF5 message. The
+ * pool threads never call HDF5.
  */
 #include "ns_store.h"
 
@@ -47,6 +68,8 @@
 #include <jansson.h>
 #include <libfyaml.h>
 #include <math.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,10 +82,18 @@
 #include "ns_frontier.h"
 
 #define NS_STORE_FORMAT 1
-/* Uncompressed bytes per chunk (packed rows): large enough that per-chunk
- * costs vanish, small enough that `show` inflates little to find a job. */
+/* Most uncompressed bytes per chunk (packed rows): large enough that
+ * per-chunk costs vanish, small enough that `show` inflates little to find
+ * a job and that a chunk fits HDF5's default chunk cache. */
 #define CHUNK_BYTES (1u << 20)
 #define MAX_RUNS 48
+/* zlib level of every table. Levels 2 and 3 cost about the same CPU and
+ * save 3-7%; level 1 is what `negsim plan` assumes (ns_plan.c). */
+#define DEFLATE_LEVEL 1
+/* A pool thread deflates about 30,000 jobs a second and the writer packs
+ * at most about 110,000 (docs/hdf5-layout.md, "Performance"), so a few
+ * threads keep up with it; more would only hold buffers. */
+#define MAX_POOL_THREADS 16
 
 /* Offset of element i of array member f of struct T. */
 #define ELEM_OFF(T, f, i) (offsetof(T, f) + (size_t)(i) * sizeof(((T *)0)->f[0]))
@@ -70,15 +101,49 @@
 
 enum { T_JOBS, T_OUTCOMES, T_ROUNDS, T_TEXTS, N_TABLES };
 
-/* Deflate level of each table, 0 for none (measured; see the comment at
- * the top and docs/hdf5-layout.md, "Performance"). */
-static const int table_level[N_TABLES] = {1, 1, 0, 0};
-
 /* Bytes contiguous both in the C row struct and in the packed file row:
  * packing a row is one memcpy per run. */
 typedef struct copy_run {
     size_t mem, file, len;
 } copy_run;
+
+/* A chunk buffer: packed rows, the unit handed from the writer to the
+ * pool and back. */
+typedef struct chunk {
+    struct chunk *next;   /* link in the spare list or a pool queue */
+    int table;            /* T_* */
+    hsize_t base;         /* its first row, a multiple of the table's chunk_rows */
+    size_t rows;          /* rows it holds */
+    size_t bytes;         /* the full chunk's raw size */
+    size_t zn;            /* from the pool: deflated size, the deflated bytes
+                             now in data[]; 0: data[] holds the raw rows */
+    int zerr;             /* from the pool: zlib's error, Z_OK when none */
+    unsigned char *data;  /* the store's chunk_bytes */
+} chunk;
+
+typedef struct chunk_queue {
+    chunk *head, *tail;
+} chunk_queue;
+
+/* One deflating thread's zlib stream, kept across chunks (reset, not set
+ * up again, per chunk), and its output buffer. */
+typedef struct deflater {
+    z_stream z;
+    int ready;
+    unsigned char *out;   /* chunk_bytes */
+    double cpu;           /* thread CPU seconds spent deflating */
+} deflater;
+
+typedef struct pool {
+    int n;                /* threads running */
+    pthread_t *threads;
+    pthread_mutex_t mu;
+    pthread_cond_t work;  /* todo got a chunk, or stop was set */
+    pthread_cond_t done;  /* finished got a chunk */
+    chunk_queue todo, finished;
+    int stop;
+    double cpu;           /* statistics, under mu */
+} pool;
 
 typedef struct table {
     const char *name;
@@ -88,13 +153,10 @@ typedef struct table {
     int n_runs;
     copy_run runs[MAX_RUNS];
     size_t text_off;      /* transcripts: file offset of `text`; else 0 */
-    int level;            /* deflate level, 0 = stored as is */
-    z_stream z;           /* kept across chunks: no zlib set-up per chunk */
-    int z_ready;
     size_t chunk_rows;
-    hsize_t base;         /* file row of chunk[0]; a multiple of chunk_rows */
-    hsize_t written;      /* rows in the file (the dataset's extent) */
-    unsigned char *chunk; /* packed rows [base, base + n) */
+    hsize_t base;         /* file row of cur's first row; a multiple of chunk_rows */
+    hsize_t extent;       /* the dataset's extent: highest row written + 1 */
+    chunk *cur;           /* the chunk being filled: rows [base, base + n) */
     size_t n;
 } table;
 
@@ -104,9 +166,15 @@ struct ns_store {
     int transcripts;      /* write texts? (ns_spec_transcripts) */
     int have_last;
     uint64_t last_job;    /* highest job id appended: ids must ascend */
-    unsigned char *zbuf;  /* one compressed chunk */
-    size_t zbuf_size;
     table t[N_TABLES];
+    size_t chunk_bytes;   /* the largest table chunk: every buffer's size */
+    deflater wdef;        /* the writer's own: partial chunks, and all with no pool */
+    pool pool;
+    chunk *spare;         /* spare buffers (writer only) */
+    int in_flight;        /* chunks handed to the pool and not yet written */
+    ns_store_stats stats; /* writer's share */
+    ns_status failed;     /* sticky failure (see the top) and its message */
+    ns_error fail;
 };
 
 /* ---- HDF5 error translation -------------------------------------------- */
@@ -190,11 +258,15 @@ static void add_num(hid_t ct, const char *name, size_t off, hid_t type)
     H5Tinsert(ct, name, off, type);
 }
 
+/* A fixed-size string member. NULLTERM, not NULLPAD: the bytes are the
+ * same (every field has a NUL within it and zeros after it), but h5dump
+ * stops at the NUL instead of printing the padding as \000s; h5py and
+ * numpy read either as S<n>. */
 static void add_str(hid_t ct, const char *name, size_t off, size_t size)
 {
     hid_t s = H5Tcopy(H5T_C_S1);
     H5Tset_size(s, size);
-    H5Tset_strpad(s, H5T_STR_NULLPAD);
+    H5Tset_strpad(s, H5T_STR_NULLTERM);
     H5Tinsert(ct, name, off, s);
     H5Tclose(s);
 }
@@ -293,13 +365,15 @@ static hid_t text_type(void)
 
 /* ---- tables ------------------------------------------------------------ */
 
-/* Rows per chunk: CHUNK_BYTES of packed rows, rounded down to a power of
- * two, at least 4096. */
+/* Rows per chunk: the largest power of two (at most 65536) whose packed
+ * rows fit in CHUNK_BYTES. No more: a chunk must fit HDF5's default chunk
+ * cache (1 MiB), or a reader that takes a few rows at a time (h5py,
+ * `negsim show`) inflates the whole chunk again for every read. */
 static size_t chunk_rows_for(size_t file_row)
 {
-    size_t rows = 4096;
-    while (rows < 65536 && (rows * 2) * file_row <= CHUNK_BYTES)
-        rows *= 2;
+    size_t rows = 65536;
+    while (rows > 64 && rows * file_row > CHUNK_BYTES)
+        rows /= 2;
     return rows;
 }
 
@@ -340,95 +414,356 @@ static hid_t file_type(table *t, hid_t mtype)
     return ft;
 }
 
-static ns_status table_create(ns_store *st, table *t, int which, const char *name,
-                              hid_t mtype, size_t row_size, ns_error *err)
+static ns_status table_create(ns_store *st, table *t, const char *name, hid_t mtype,
+                              size_t row_size, ns_error *err)
 {
     t->name = name;
     t->row_size = row_size;
-    t->level = table_level[which];
     t->dset = -1;
     hid_t ftype = file_type(t, mtype);
     H5Tclose(mtype);
     t->chunk_rows = chunk_rows_for(t->file_row);
-    hsize_t dims = 0, maxd = H5S_UNLIMITED, chunk = t->chunk_rows;
+    hsize_t dims = 0, maxd = H5S_UNLIMITED, chunk_dims = t->chunk_rows;
     hid_t space = H5Screate_simple(1, &dims, &maxd);
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
-    H5Pset_chunk(dcpl, 1, &chunk);
-    if (t->level > 0)
-        H5Pset_deflate(dcpl, (unsigned)t->level);
+    H5Pset_chunk(dcpl, 1, &chunk_dims);
+    H5Pset_deflate(dcpl, DEFLATE_LEVEL);
     t->dset = H5Dcreate2(st->file, name, ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
     H5Pclose(dcpl);
     H5Sclose(space);
     H5Tclose(ftype);
     if (t->dset < 0)
         return h5_fail(err, "%s: cannot create table /%s", st->path, name);
-    size_t bytes = t->chunk_rows * t->file_row;
-    t->chunk = ns_xcalloc(1, bytes);
-    if (t->level > 0) {
-        if (deflateInit(&t->z, t->level) != Z_OK)
-            return ns_fail(err, NS_ERR_NOMEM, "cannot set up zlib for /%s", name);
-        t->z_ready = 1;
-        size_t bound = deflateBound(&t->z, bytes);
-        if (bound > st->zbuf_size) {
-            st->zbuf = ns_xrealloc(st->zbuf, bound);
-            st->zbuf_size = bound;
-        }
+    return NS_OK;
+}
+
+static double thread_cpu(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+        return 0;
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* ---- deflating ----------------------------------------------------------- */
+
+static void deflater_init(deflater *d, size_t chunk_bytes)
+{
+    memset(d, 0, sizeof *d);
+    d->out = ns_xmalloc(chunk_bytes);
+}
+
+static void deflater_end(deflater *d)
+{
+    if (d->ready)
+        deflateEnd(&d->z);
+    free(d->out);
+    memset(d, 0, sizeof *d);
+}
+
+/* Deflates `bytes` bytes at `in` into d->out (which holds as many).
+ * Returns the deflated size, or 0 when the chunk does not shrink (it is
+ * then stored raw); *zerr is zlib's error when zlib failed, else Z_OK. */
+static size_t deflate_bytes(deflater *d, const unsigned char *in, size_t bytes, int *zerr)
+{
+    double t0 = thread_cpu();
+    int rc = d->ready ? deflateReset(&d->z) : deflateInit(&d->z, DEFLATE_LEVEL);
+    *zerr = rc;
+    if (rc != Z_OK)
+        return 0;
+    d->ready = 1;
+    d->z.next_in = (Bytef *)in;
+    d->z.avail_in = (uInt)bytes;
+    d->z.next_out = d->out;
+    d->z.avail_out = (uInt)bytes;
+    rc = deflate(&d->z, Z_FINISH);
+    /* Z_OK or Z_BUF_ERROR: the output did not fit in `bytes`, which only
+     * means it does not pay to compress this chunk. */
+    *zerr = rc == Z_STREAM_ERROR ? rc : Z_OK;
+    d->cpu += thread_cpu() - t0;
+    return rc == Z_STREAM_END && d->z.total_out < bytes ? (size_t)d->z.total_out : 0;
+}
+
+static ns_status zlib_fail(ns_store *st, const table *t, hsize_t base, size_t rows, int zerr,
+                           ns_error *err)
+{
+    return ns_fail(err, zerr == Z_MEM_ERROR ? NS_ERR_NOMEM : NS_ERR_INTERNAL,
+                   "%s: cannot deflate rows %llu..%llu of /%s: zlib error %d", st->path,
+                   (unsigned long long)base, (unsigned long long)(base + rows), t->name, zerr);
+}
+
+/* ---- writing chunks (writer thread) --------------------------------------- */
+
+/* Writes the chunk of table t that starts at row `base` and holds `rows`
+ * rows: `len` bytes at `data`, deflated or (filter skipped) raw. The
+ * extent grows to cover it; chunks may arrive in any order. */
+static ns_status put_chunk(ns_store *st, table *t, hsize_t base, size_t rows,
+                           const void *data, size_t len, int deflated, ns_error *err)
+{
+    hsize_t end = base + rows;
+    if (end > t->extent) {
+        if (H5Dset_extent(t->dset, &end) < 0)
+            return h5_fail(err, "%s: cannot extend /%s to %llu rows", st->path, t->name,
+                           (unsigned long long)end);
+        t->extent = end;
     }
-    return NS_OK;
-}
-
-/* Deflates the chunk into st->zbuf; returns the compressed size, or 0 when
- * compressing does not pay (the chunk is then stored as is). */
-static size_t deflate_chunk(ns_store *st, table *t, size_t bytes)
-{
-    if (deflateReset(&t->z) != Z_OK)
-        return 0;
-    t->z.next_in = t->chunk;
-    t->z.avail_in = (uInt)bytes;
-    t->z.next_out = st->zbuf;
-    t->z.avail_out = (uInt)st->zbuf_size;
-    if (deflate(&t->z, Z_FINISH) != Z_STREAM_END || t->z.total_out >= bytes)
-        return 0;
-    return (size_t)t->z.total_out;
-}
-
-/* Writes the chunk holding rows [base, base + n) with H5Dwrite_chunk: the
- * store packs and deflates rows itself (exactly what HDF5's deflate filter
- * would store), which skips HDF5's type conversion and copies. A partial
- * chunk (a flush) is written zero-filled to full size, as HDF5 stores edge
- * chunks; its rows stay buffered and the chunk is rewritten when full. */
-static ns_status table_write(ns_store *st, table *t, ns_error *err)
-{
-    hsize_t end = t->base + t->n;
-    if (t->n == 0 || end == t->written)
-        return NS_OK; /* nothing new since the last write */
-    size_t bytes = t->chunk_rows * t->file_row, used = t->n * t->file_row;
-    memset(t->chunk + used, 0, bytes - used);
-    if (end > t->written && H5Dset_extent(t->dset, &end) < 0)
-        return h5_fail(err, "%s: cannot extend /%s to %llu rows", st->path, t->name,
-                       (unsigned long long)end);
-    size_t zn = t->level > 0 ? deflate_chunk(st, t, bytes) : 0;
     /* filter mask bit 0 set: the deflate filter was skipped for this chunk */
-    uint32_t mask = t->level > 0 && zn == 0 ? 1u : 0u;
-    if (H5Dwrite_chunk(t->dset, H5P_DEFAULT, mask, &t->base, zn ? zn : bytes,
-                       zn ? st->zbuf : t->chunk) < 0)
+    uint32_t mask = deflated ? 0u : 1u;
+    if (H5Dwrite_chunk(t->dset, H5P_DEFAULT, mask, &base, len, data) < 0)
         return h5_fail(err, "%s: cannot write rows %llu..%llu of /%s", st->path,
-                       (unsigned long long)t->base, (unsigned long long)end, t->name);
-    t->written = end;
+                       (unsigned long long)base, (unsigned long long)end, t->name);
+    st->stats.chunks++;
+    st->stats.raw_bytes += t->chunk_rows * t->file_row;
+    st->stats.stored_bytes += len;
     return NS_OK;
 }
 
-/* Room for at least one row: writes out a full chunk first. */
-static ns_status table_room(ns_store *st, table *t, ns_error *err)
+/* Deflates a chunk on the writer thread and writes it. */
+static ns_status put_deflated(ns_store *st, table *t, hsize_t base, size_t rows,
+                              const unsigned char *raw, ns_error *err)
 {
-    if (t->n < t->chunk_rows)
+    size_t bytes = t->chunk_rows * t->file_row;
+    int zerr;
+    size_t zn = deflate_bytes(&st->wdef, raw, bytes, &zerr);
+    if (zerr != Z_OK)
+        return zlib_fail(st, t, base, rows, zerr, err);
+    return put_chunk(st, t, base, rows, zn ? st->wdef.out : raw, zn ? zn : bytes, zn > 0, err);
+}
+
+/* Writes the table's partial chunk, zero-filled to full size as HDF5
+ * stores edge chunks; its rows stay in the buffer and the chunk is written
+ * again when full. Nothing to do when it holds nothing new. */
+static ns_status table_write_partial(ns_store *st, table *t, ns_error *err)
+{
+    if (t->n == 0 || t->base + t->n == t->extent)
         return NS_OK;
-    ns_status s = table_write(st, t, err);
-    if (s != NS_OK)
-        return s;
+    size_t bytes = t->chunk_rows * t->file_row, used = t->n * t->file_row;
+    memset(t->cur->data + used, 0, bytes - used);
+    return put_deflated(st, t, t->base, t->n, t->cur->data, err);
+}
+
+/* ---- the pool ------------------------------------------------------------ */
+
+static void queue_push(chunk_queue *q, chunk *c)
+{
+    c->next = NULL;
+    if (q->tail)
+        q->tail->next = c;
+    else
+        q->head = c;
+    q->tail = c;
+}
+
+static chunk *queue_pop(chunk_queue *q)
+{
+    chunk *c = q->head;
+    if (c) {
+        q->head = c->next;
+        if (!q->head)
+            q->tail = NULL;
+    }
+    return c;
+}
+
+/* A pool thread: deflates queued chunks until told to stop. A chunk that
+ * shrinks gets its deflated bytes copied over its raw rows, which are not
+ * needed any more; the buffer goes back to the writer either way. */
+static void *pool_main(void *arg)
+{
+    ns_store *st = arg;
+    pool *p = &st->pool;
+    deflater d;
+    deflater_init(&d, st->chunk_bytes);
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (!p->todo.head && !p->stop)
+            pthread_cond_wait(&p->work, &p->mu);
+        if (p->stop)
+            break;
+        chunk *c = queue_pop(&p->todo);
+        pthread_mutex_unlock(&p->mu);
+        double cpu0 = d.cpu;
+        c->zn = deflate_bytes(&d, c->data, c->bytes, &c->zerr);
+        if (c->zn)
+            memcpy(c->data, d.out, c->zn);
+        pthread_mutex_lock(&p->mu);
+        p->cpu += d.cpu - cpu0;
+        queue_push(&p->finished, c);
+        pthread_cond_signal(&p->done);
+    }
+    pthread_mutex_unlock(&p->mu);
+    deflater_end(&d);
+    return NULL;
+}
+
+static chunk *chunk_new(const ns_store *st)
+{
+    chunk *c = ns_xcalloc(1, sizeof *c);
+    c->data = ns_xmalloc(st->chunk_bytes);
+    return c;
+}
+
+static void chunk_free(chunk *c)
+{
+    if (c) {
+        free(c->data);
+        free(c);
+    }
+}
+
+static void free_spares(ns_store *st)
+{
+    while (st->spare) {
+        chunk *c = st->spare;
+        st->spare = c->next;
+        chunk_free(c);
+    }
+}
+
+static void give_back(ns_store *st, chunk *c)
+{
+    c->next = st->spare;
+    st->spare = c;
+}
+
+static void pool_submit(ns_store *st, chunk *c)
+{
+    pool *p = &st->pool;
+    pthread_mutex_lock(&p->mu);
+    queue_push(&p->todo, c);
+    pthread_cond_signal(&p->work);
+    pthread_mutex_unlock(&p->mu);
+    if (++st->in_flight > st->stats.max_in_flight)
+        st->stats.max_in_flight = st->in_flight;
+}
+
+/* Writes the chunks the pool has finished, first waiting for one when
+ * `wait` (only with chunks in flight). Every chunk goes back to the spares,
+ * even after a failure; the first failure is returned. */
+static ns_status pool_collect(ns_store *st, int wait, ns_error *err)
+{
+    pool *p = &st->pool;
+    pthread_mutex_lock(&p->mu);
+    while (wait && !p->finished.head)
+        pthread_cond_wait(&p->done, &p->mu);
+    chunk *c = p->finished.head;
+    p->finished.head = p->finished.tail = NULL;
+    pthread_mutex_unlock(&p->mu);
+    ns_status s = NS_OK;
+    while (c) {
+        chunk *next = c->next;
+        table *t = &st->t[c->table];
+        if (!s && c->zerr != Z_OK)
+            s = zlib_fail(st, t, c->base, c->rows, c->zerr, err);
+        if (!s)
+            s = put_chunk(st, t, c->base, c->rows, c->data, c->zn ? c->zn : c->bytes,
+                          c->zn > 0, err);
+        st->in_flight--;
+        give_back(st, c);
+        c = next;
+    }
+    return s;
+}
+
+/* Writes every chunk in flight. */
+static ns_status pool_drain(ns_store *st, ns_error *err)
+{
+    ns_status s = NS_OK;
+    while (st->in_flight > 0) {
+        ns_status cs = pool_collect(st, 1, s ? NULL : err);
+        if (!s)
+            s = cs;
+    }
+    return s;
+}
+
+/* Gives table t a spare buffer, waiting for the pool when there is none
+ * (back-pressure). There always is one eventually: of the N_TABLES + 2n
+ * buffers the other tables hold at most N_TABLES - 1, so with no spare at
+ * least one chunk is in flight. */
+static ns_status take_spare(ns_store *st, table *t, ns_error *err)
+{
+    ns_status s = st->spare || !st->in_flight ? NS_OK : pool_collect(st, 0, err);
+    while (!st->spare) {
+        assert(st->in_flight > 0);
+        st->stats.waits++;
+        ns_status cs = pool_collect(st, 1, s ? NULL : err);
+        if (!s)
+            s = cs;
+    }
+    t->cur = st->spare;
+    st->spare = t->cur->next;
+    return s;
+}
+
+/* Stops the threads. Chunks still queued (ns_store_abandon) go back to
+ * the spares unwritten. */
+static void pool_stop(ns_store *st)
+{
+    pool *p = &st->pool;
+    if (p->n == 0)
+        return;
+    pthread_mutex_lock(&p->mu);
+    p->stop = 1;
+    pthread_cond_broadcast(&p->work);
+    pthread_mutex_unlock(&p->mu);
+    for (int i = 0; i < p->n; i++)
+        pthread_join(p->threads[i], NULL);
+    free(p->threads);
+    p->threads = NULL;
+    p->n = 0;
+    p->stop = 0;
+    chunk *c;
+    while ((c = queue_pop(&p->todo)) || (c = queue_pop(&p->finished))) {
+        st->in_flight--;
+        give_back(st, c);
+    }
+}
+
+/* Starts n threads with two spare buffers each. Signals are blocked in
+ * them, so that SIGINT and SIGTERM reach the runner's threads. */
+static ns_status pool_start(ns_store *st, int n, ns_error *err)
+{
+    pool *p = &st->pool;
+    p->threads = ns_xcalloc((size_t)n, sizeof *p->threads);
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = 0;
+    while (p->n < n && (rc = pthread_create(&p->threads[p->n], NULL, pool_main, st)) == 0)
+        p->n++;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        int started = p->n;
+        pool_stop(st);
+        return ns_fail_errno(err, NS_ERR_NOMEM, rc,
+                             "%s: cannot start compression thread %d of %d", st->path,
+                             started + 1, n);
+    }
+    for (int i = 0; i < 2 * n; i++)
+        give_back(st, chunk_new(st));
+    return NS_OK;
+}
+
+/* ---- appending rows ------------------------------------------------------ */
+
+/* Hands the table's full chunk on - deflated and written here without a
+ * pool, queued for the pool with one - and lets the table continue in an
+ * empty buffer. */
+static ns_status table_hand_off(ns_store *st, table *t, ns_error *err)
+{
+    chunk *c = t->cur;
+    c->table = (int)(t - st->t);
+    c->base = t->base;
+    c->rows = t->n;
+    c->bytes = t->chunk_rows * t->file_row;
     t->base += t->n;
     t->n = 0;
-    return NS_OK;
+    if (st->pool.n == 0)
+        return put_deflated(st, t, c->base, c->rows, c->data, err);
+    pool_submit(st, c);
+    t->cur = NULL;
+    return take_spare(st, t, err);
 }
 
 /* Packs n rows of the C struct (row_size apart) into the chunk buffer. */
@@ -437,10 +772,12 @@ static ns_status table_add(ns_store *st, table *t, const void *rows, size_t n,
 {
     const unsigned char *src = rows;
     for (size_t i = 0; i < n; i++, src += t->row_size) {
-        ns_status s = table_room(st, t, err);
-        if (s != NS_OK)
-            return s;
-        unsigned char *dst = t->chunk + t->n * t->file_row;
+        if (t->n == t->chunk_rows) {
+            ns_status s = table_hand_off(st, t, err);
+            if (s != NS_OK)
+                return s;
+        }
+        unsigned char *dst = t->cur->data + t->n * t->file_row;
         for (int r = 0; r < t->n_runs; r++)
             memcpy(dst + t->runs[r].file, src + t->runs[r].mem, t->runs[r].len);
         if (t->text_off) {
@@ -460,9 +797,7 @@ static void table_close(table *t)
 {
     if (t->dset > 0)
         H5Dclose(t->dset);
-    if (t->z_ready)
-        deflateEnd(&t->z);
-    free(t->chunk);
+    chunk_free(t->cur);
     memset(t, 0, sizeof *t);
 }
 
@@ -733,18 +1068,29 @@ static ns_status write_metadata(ns_store *st, const ns_spec *spec, ns_error *err
 
 static ns_status create_tables(ns_store *st, int k, ns_error *err)
 {
-    ns_status s = table_create(st, &st->t[T_JOBS], T_JOBS, "jobs", job_type(),
-                               sizeof(ns_job_row), err);
+    ns_status s = table_create(st, &st->t[T_JOBS], "jobs", job_type(), sizeof(ns_job_row),
+                               err);
     if (!s)
-        s = table_create(st, &st->t[T_OUTCOMES], T_OUTCOMES, "outcomes", outcome_type(k),
+        s = table_create(st, &st->t[T_OUTCOMES], "outcomes", outcome_type(k),
                          sizeof(ns_outcome_row), err);
     if (!s)
-        s = table_create(st, &st->t[T_ROUNDS], T_ROUNDS, "rounds", turn_type(k),
-                         sizeof(ns_turn_row), err);
+        s = table_create(st, &st->t[T_ROUNDS], "rounds", turn_type(k), sizeof(ns_turn_row),
+                         err);
     if (!s)
-        s = table_create(st, &st->t[T_TEXTS], T_TEXTS, "transcripts", text_type(),
+        s = table_create(st, &st->t[T_TEXTS], "transcripts", text_type(),
                          sizeof(ns_transcript_row), err);
-    return s;
+    if (s)
+        return s;
+    /* every buffer fits the largest chunk, so any can serve any table */
+    for (int i = 0; i < N_TABLES; i++) {
+        size_t bytes = st->t[i].chunk_rows * st->t[i].file_row;
+        if (bytes > st->chunk_bytes)
+            st->chunk_bytes = bytes;
+    }
+    for (int i = 0; i < N_TABLES; i++)
+        st->t[i].cur = chunk_new(st);
+    deflater_init(&st->wdef, st->chunk_bytes);
+    return NS_OK;
 }
 
 ns_status ns_store_create(const char *path, const ns_spec *spec, ns_store **out,
@@ -759,6 +1105,9 @@ ns_status ns_store_create(const char *path, const ns_spec *spec, ns_store **out,
     ns_store *st = ns_xcalloc(1, sizeof *st);
     st->path = ns_xstrdup(path);
     st->transcripts = ns_spec_transcripts(spec);
+    pthread_mutex_init(&st->pool.mu, NULL);
+    pthread_cond_init(&st->pool.work, NULL);
+    pthread_cond_init(&st->pool.done, NULL);
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
 #if H5_VERSION_GE(1, 10, 7)
     /* lock where the file system can, carry on where it cannot (NFS) */
@@ -782,10 +1131,38 @@ ns_status ns_store_create(const char *path, const ns_spec *spec, ns_store **out,
     return NS_OK;
 }
 
-/* Job ids must ascend across blocks and lie within the block's range:
- * readers binary-search the tables by job id. */
-static ns_status check_order(ns_store *st, const ns_block *b, ns_error *err)
+/* A failure loses rows, so it sticks (see the top): the first one is kept
+ * and every later call returns it again. */
+static ns_status keep_failure(ns_store *st, ns_status s, const ns_error *err)
 {
+    if (s && !st->failed) {
+        st->failed = s;
+        if (err)
+            st->fail = *err;
+        else
+            ns_fail(&st->fail, s, "%s: the store failed earlier", st->path);
+    }
+    return s;
+}
+
+static ns_status failed_before(const ns_store *st, ns_error *err)
+{
+    if (err)
+        *err = st->fail;
+    return st->failed;
+}
+
+/* Job ids must ascend across blocks and lie within the block's range:
+ * readers binary-search the tables by job id. And /transcripts is parallel
+ * to /rounds, so a store that records texts needs them with every turn. */
+static ns_status check_block(ns_store *st, const ns_block *b, ns_error *err)
+{
+    if (st->transcripts && !b->has_texts && b->n_turns > 0)
+        return ns_fail(err, NS_ERR_INTERNAL,
+                       "%s: block [%llu, %llu) has %zu turns without texts, but the "
+                       "store records transcripts", st->path,
+                       (unsigned long long)b->first_index, (unsigned long long)b->end_index,
+                       b->n_turns);
     for (size_t k = 0; k < b->n_jobs; k++) {
         uint64_t id = b->jobs[k].job_id;
         if (id < b->first_index || id >= b->end_index || (st->have_last && id <= st->last_job) ||
@@ -805,41 +1182,83 @@ static ns_status check_order(ns_store *st, const ns_block *b, ns_error *err)
 ns_status ns_store_append(ns_store *st, const ns_block *b, ns_error *err)
 {
     quiet_hdf5();
-    ns_status s = check_order(st, b, err);
+    if (st->failed)
+        return failed_before(st, err);
+    ns_status s = check_block(st, b, err);
+    /* write what the pool has finished, so buffers come back early */
+    if (!s && st->in_flight)
+        s = pool_collect(st, 0, err);
     if (!s)
         s = table_add(st, &st->t[T_JOBS], b->jobs, b->n_jobs, err);
     if (!s)
         s = table_add(st, &st->t[T_OUTCOMES], b->outcomes, b->n_jobs, err);
     if (!s)
         s = table_add(st, &st->t[T_ROUNDS], b->turns, b->n_turns, err);
-    if (!s && st->transcripts && b->texts)
+    /* texts of a block without them are not even read: they are not filled */
+    if (!s && st->transcripts && b->has_texts)
         s = table_add(st, &st->t[T_TEXTS], b->texts, b->n_turns, err);
-    return s;
+    return keep_failure(st, s, err);
+}
+
+ns_status ns_store_set_threads(ns_store *st, int n, ns_error *err)
+{
+    quiet_hdf5();
+    if (st->failed)
+        return failed_before(st, err);
+    if (n < 0)
+        return ns_fail(err, NS_ERR_INTERNAL, "%s: %d compression threads", st->path, n);
+    if (n > MAX_POOL_THREADS)
+        n = MAX_POOL_THREADS;
+    if (n == st->pool.n)
+        return NS_OK;
+    /* the buffers in flight belong to the old pool's share: write them */
+    ns_status s = pool_drain(st, err);
+    pool_stop(st);
+    free_spares(st);
+    if (!s && n > 0)
+        s = pool_start(st, n, err);
+    return keep_failure(st, s, err);
+}
+
+void ns_store_get_stats(const ns_store *st, ns_store_stats *out)
+{
+    *out = st->stats;
+    out->threads = st->pool.n;
+    out->writer_deflate_seconds = st->wdef.cpu;
+    pool *p = (pool *)&st->pool; /* the lock is not part of the value */
+    pthread_mutex_lock(&p->mu);
+    out->pool_deflate_seconds = p->cpu;
+    pthread_mutex_unlock(&p->mu);
 }
 
 ns_status ns_store_flush(ns_store *st, const ns_run_progress *p, ns_error *err)
 {
     quiet_hdf5();
-    for (int i = 0; i < N_TABLES; i++) {
-        ns_status s = table_write(st, &st->t[i], err);
-        if (s)
-            return s;
-    }
-    if (p && write_progress(st->file, p) < 0)
-        return h5_fail(err, "%s: cannot write /run", st->path);
-    if (H5Fflush(st->file, H5F_SCOPE_LOCAL) < 0)
-        return h5_fail(err, "%s: cannot flush", st->path);
-    return NS_OK;
+    if (st->failed)
+        return failed_before(st, err);
+    ns_status s = pool_drain(st, err);
+    for (int i = 0; i < N_TABLES && !s; i++)
+        s = table_write_partial(st, &st->t[i], err);
+    if (!s && p && write_progress(st->file, p) < 0)
+        s = h5_fail(err, "%s: cannot write /run", st->path);
+    if (!s && H5Fflush(st->file, H5F_SCOPE_LOCAL) < 0)
+        s = h5_fail(err, "%s: cannot flush", st->path);
+    return keep_failure(st, s, err);
 }
 
-/* Closes every handle; returns -1 if HDF5 reported a failure (the file
- * close is where buffered metadata reaches the disk). */
+/* Stops the pool and closes every handle; returns -1 if HDF5 reported a
+ * failure (the file close is where buffered metadata reaches the disk). */
 static herr_t close_handles(ns_store *st)
 {
+    pool_stop(st);
+    free_spares(st);
     for (int i = 0; i < N_TABLES; i++)
         table_close(&st->t[i]);
+    deflater_end(&st->wdef);
     herr_t rc = st->file > 0 ? H5Fclose(st->file) : 0;
-    free(st->zbuf);
+    pthread_mutex_destroy(&st->pool.mu);
+    pthread_cond_destroy(&st->pool.work);
+    pthread_cond_destroy(&st->pool.done);
     free(st->path);
     free(st);
     return rc;

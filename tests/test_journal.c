@@ -1,8 +1,10 @@
 /*
- * test_journal.c - the commit log: blocks replay exactly and in order; a
+ * test_journal.c - the commit log: blocks replay exactly and in order,
+ * has_texts included (a block without texts has its text rows unfilled:
+ * none are written, which valgrind would catch, and none come back); a
  * torn or damaged tail is cut off at the first bad record and appending
- * continues cleanly after it; another spec's journal is refused; gaps are
- * rejected.
+ * continues cleanly after it; another spec's or another build's journal
+ * is refused with a message that says which; gaps are rejected.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -11,6 +13,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <xxhash.h>
 
 #include "ns_journal.h"
 
@@ -32,13 +36,15 @@ static int passed, failed;
     CHECK((got) == (want), "status: expected %s, got %s (%s)",                 \
           ns_status_str(want), ns_status_str(got), (err).msg)
 
-enum { N_BLOCKS = 6, DIGEST = 0x5eed };
+enum { N_BLOCKS = 8, DIGEST = 0x5eed };
 
 static char dir[64];
 static ns_block blocks[N_BLOCKS];
 
 /* ---- synthetic blocks -------------------------------------------------- */
 
+/* The texts are filled only when the block has them: otherwise they stay
+ * as ns_block_add_turn leaves them, uninitialised, as the engine does. */
 static void fill_job(ns_block *b, uint64_t id, unsigned *rng)
 {
     size_t k = ns_block_add_job(b);
@@ -65,6 +71,8 @@ static void fill_job(ns_block *b, uint64_t id, unsigned *rng)
         b->turns[r].turn = t;
         b->turns[r].utility[0] = 1.0 / (t + 1);
         NS_SET(b->turns[r].speaker, t % 2 ? "seller" : "buyer");
+        if (!b->has_texts)
+            continue;
         ns_transcript_row *x = &b->texts[r];
         memset(x, 0, sizeof *x);
         x->job_id = id;
@@ -77,15 +85,18 @@ static void fill_job(ns_block *b, uint64_t id, unsigned *rng)
 }
 
 /* Block i covers grid indices [10 i, 10 i + 10) with some jobs filtered
- * out; block 3 is empty (every job filtered), which must still replay. */
+ * out; blocks 3 and 5 are empty (every job filtered), which must still
+ * replay. Blocks 4 and 5 have no texts (has_texts 0), the others do. */
+enum { NO_TEXTS = 4, EMPTY_NO_TEXTS = 5 };
 static void make_blocks(void)
 {
     unsigned rng = 42;
     for (int i = 0; i < N_BLOCKS; i++) {
         ns_block *b = &blocks[i];
         ns_block_init(b);
+        b->has_texts = i != NO_TEXTS && i != EMPTY_NO_TEXTS;
         ns_block_reset(b, 10u * i, 10u * i + 10);
-        if (i == 3)
+        if (i == 3 || i == EMPTY_NO_TEXTS)
             continue;
         for (uint64_t id = b->first_index; id < b->end_index; id++)
             if (id % 4 != 1)
@@ -96,14 +107,14 @@ static void make_blocks(void)
 static int same_block(const ns_block *a, const ns_block *b)
 {
     if (a->first_index != b->first_index || a->end_index != b->end_index ||
-        a->n_jobs != b->n_jobs || a->n_turns != b->n_turns)
+        a->n_jobs != b->n_jobs || a->n_turns != b->n_turns || a->has_texts != b->has_texts)
         return 0;
     if (a->n_jobs && (memcmp(a->jobs, b->jobs, a->n_jobs * sizeof *a->jobs) ||
                       memcmp(a->outcomes, b->outcomes, a->n_jobs * sizeof *a->outcomes)))
         return 0;
     if (a->n_turns && memcmp(a->turns, b->turns, a->n_turns * sizeof *a->turns))
         return 0;
-    for (size_t k = 0; k < a->n_turns; k++)
+    for (size_t k = 0; a->has_texts && k < a->n_turns; k++)
         if (memcmp(&a->texts[k], &b->texts[k], offsetof(ns_transcript_row, text) +
                    NS_TEXT_LEN))
             return 0;
@@ -214,6 +225,21 @@ static void test_roundtrip(void)
     CHECK(file_size(path) == starts[N_BLOCKS], "clean journal: expected size %lld, got %lld",
           (long long)starts[N_BLOCKS], (long long)file_size(path));
     ns_journal_close(j);
+    /* A block without texts writes its rows and no text bytes at all. */
+    for (int i = 0; i < N_BLOCKS; i++) {
+        const ns_block *b = &blocks[i];
+        long long fixed = 56 + (long long)(b->n_jobs * (sizeof(ns_job_row) +
+                                                        sizeof(ns_outcome_row)) +
+                                           b->n_turns * sizeof(ns_turn_row));
+        long long got = (long long)(starts[i + 1] - starts[i]);
+        if (b->has_texts && b->n_turns)
+            CHECK(got > fixed, "block %d: expected texts after %lld bytes, record has %lld",
+                  i, fixed, got);
+        else
+            CHECK(got == fixed, "block %d (has_texts %d, %zu turns): expected a %lld-byte "
+                  "record, got %lld", i, b->has_texts, b->n_turns, fixed, got);
+    }
+    CHECK(blocks[NO_TEXTS].n_turns > 0, "block %d should have turns", NO_TEXTS);
     /* An empty journal replays nothing and ends at index 0. */
     write_journal(path, 0, starts);
     ns_journal_close(resume_expect(path, 0, "empty journal"));
@@ -303,7 +329,54 @@ static void test_torn_header(void)
     uint64_t end = 0;
     ns_error err = {0};
     ns_status st = ns_journal_resume(path, DIGEST + 1, NULL, NULL, &end, &j, &err);
+    CHECK_ST(st, NS_ERR_MISMATCH, err);
+    CHECK(strstr(err.msg, "different spec") != NULL, "torn header of another spec: %s",
+          err.msg);
+    /* ... and one that does not start like a journal is not a journal */
+    FILE *f = fopen(path, "r+b");
+    if (f) {
+        fputs("NSJRNLxx", f);
+        fclose(f);
+    }
+    st = ns_journal_resume(path, DIGEST, NULL, NULL, &end, &j, &err);
     CHECK_ST(st, NS_ERR_CORRUPT, err);
+    CHECK(strstr(err.msg, "not a negsim journal") != NULL, "torn garbage: %s", err.msg);
+}
+
+/* A journal from a build with another record layout (here: another
+ * sizeof ns_job_row, its header checksum valid) says so, whatever its
+ * digest. */
+static void test_other_layout(const char *path)
+{
+    char other[128];
+    snprintf(other, sizeof other, "%s/layout.journal", dir);
+    copy_file(path, other);
+    unsigned char h[64];
+    FILE *f = fopen(other, "r+b");
+    CHECK(f && fread(h, 1, sizeof h, f) == sizeof h, "read header");
+    if (!f)
+        return;
+    uint32_t rows;
+    memcpy(&rows, h + 24, sizeof rows); /* job_row_size */
+    rows += 8;
+    memcpy(h + 24, &rows, sizeof rows);
+    uint64_t sum = XXH64(h, 56, 0);
+    memcpy(h + 56, &sum, sizeof sum);
+    fseek(f, 0, SEEK_SET);
+    fwrite(h, 1, sizeof h, f);
+    fclose(f);
+    for (int d = 0; d < 2; d++) {
+        ns_journal *j = NULL;
+        uint64_t end = 0;
+        ns_error err = {0};
+        ns_status st = ns_journal_resume(other, DIGEST + (uint64_t)d, NULL, NULL, &end, &j,
+                                         &err);
+        CHECK_ST(st, NS_ERR_MISMATCH, err);
+        CHECK(strstr(err.msg, "written by a negsim build with a different record layout") &&
+                  !strstr(err.msg, "different spec"),
+              "another layout: expected a message that says so, got \"%s\"", err.msg);
+        ns_journal_close(j);
+    }
 }
 
 static void test_refusals(void)
@@ -321,6 +394,12 @@ static void test_refusals(void)
     CHECK_ST(st, NS_ERR_MISMATCH, err);
     CHECK(j == NULL, "a refused journal is not returned");
     CHECK(file_size(path) == starts[2], "a refused journal is left alone");
+    CHECK(strstr(err.msg, "written by a different spec (or its scenarios/catalogues "
+                          "changed); use --force to start over") != NULL,
+          "another spec: expected a message that says so, got \"%s\"", err.msg);
+    CHECK(strstr(err.msg, "layout") == NULL, "another spec is not a layout mismatch: %s",
+          err.msg);
+    test_other_layout(path);
 
     FILE *f = fopen(other, "w");
     fputs("hello, this is not a journal at all, but it is long enough to hold a header\n", f);

@@ -1,7 +1,10 @@
 /*
  * test_store.c - the HDF5 results file: tables, attributes and scenario
- * groups as written by ns_store, read back through HDF5 itself; the same
- * rows through the journal (a resumed run) give identical tables; and the
+ * groups as written by ns_store, read back through HDF5 itself; chunks
+ * deflated by the store's thread pool (several in flight, flushes and
+ * thread changes midway) give the same tables, chunk for chunk, as chunks
+ * deflated on the writer thread; the same rows through the journal (a
+ * resumed run) give identical tables; blocks without texts; and the
  * readers behind `negsim info`, `show` and `export`.
  */
 #include <hdf5.h>
@@ -34,7 +37,7 @@ static int passed, failed;
     CHECK((got) == (want), "status: expected %s, got %s (%s)",                 \
           ns_status_str(want), ns_status_str(got), (err).msg)
 
-enum { N_BLOCKS = 18, BLOCK_IDS = 600, FLUSH_AFTER = 7 };
+enum { N_BLOCKS = 18, BLOCK_IDS = 600 };
 
 static char dir[64];
 static ns_block blocks[N_BLOCKS];
@@ -63,6 +66,8 @@ static void text_of(uint64_t id, int t, char *out, size_t size)
         snprintf(out, size, "message %d of job %" PRIu64, t, id);
 }
 
+/* Texts are filled when the block has them (b->has_texts); otherwise they
+ * stay uninitialised, as the engine leaves them. */
 static void add_job(ns_block *b, uint64_t id, int garbage)
 {
     size_t k = ns_block_add_job(b);
@@ -110,6 +115,8 @@ static void add_job(ns_block *b, uint64_t id, int garbage)
             u->value[i] = value_of(id, t, i);
         u->utility[0] = t / 10.0;
         u->utility[1] = 1.0 - t / 10.0;
+        if (!b->has_texts)
+            continue;
         /* the engine's renderer zero-pads texts; `garbage` checks the store
          * does not depend on it */
         memset(x, garbage ? 0x5a : 0, sizeof *x);
@@ -121,12 +128,13 @@ static void add_job(ns_block *b, uint64_t id, int garbage)
 }
 
 /* Blocks of BLOCK_IDS grid indices; ids that are 5 mod 7 are "filtered". */
-static void make_blocks(int garbage)
+static void make_blocks(int garbage, int texts)
 {
     n_jobs = n_turns = 0;
     for (int b = 0; b < N_BLOCKS; b++) {
         ns_block_free(&blocks[b]);
         ns_block_init(&blocks[b]);
+        blocks[b].has_texts = texts;
         uint64_t first = (uint64_t)b * BLOCK_IDS;
         ns_block_reset(&blocks[b], first, first + BLOCK_IDS);
         for (uint64_t id = first; id < first + BLOCK_IDS; id++)
@@ -158,9 +166,20 @@ static ns_spec *load_spec(const char *name, int transcripts)
     return spec;
 }
 
-/* Writes the blocks straight into a store at `path`, flushing once midway
- * (a partial chunk that is later rewritten whole). */
-static int write_store(const ns_spec *spec, const char *path)
+/* How a store is written: compression threads from the start, after
+ * which block a flush comes (partial chunks, later rewritten whole; a
+ * second flush right after has nothing new), and after which block the
+ * thread count changes to `then`. -1: never. */
+typedef struct plan {
+    int threads, flush_a, flush_b, change_after, then;
+} plan;
+
+static const plan plain = {0, 7, -1, -1, 0};
+
+/* Writes the blocks straight into a store at `path` as `pl` says; the
+ * store's statistics go to *stats when not NULL. */
+static int write_store_with(const ns_spec *spec, const char *path, plan pl,
+                            ns_store_stats *stats)
 {
     ns_store *st = NULL;
     ns_error err = {0};
@@ -168,13 +187,21 @@ static int write_store(const ns_spec *spec, const char *path)
     CHECK_ST(s, NS_OK, err);
     if (s)
         return -1;
+    s = ns_store_set_threads(st, pl.threads, &err);
+    CHECK_ST(s, NS_OK, err);
     ns_run_progress p = {.state = "running", .threads = 2};
     for (int b = 0; b < N_BLOCKS && !s; b++) {
         s = ns_store_append(st, &blocks[b], &err);
-        if (b == FLUSH_AFTER && !s)
+        if ((b == pl.flush_a || b == pl.flush_b) && !s)
             s = ns_store_flush(st, &p, &err);
+        if (b == pl.flush_b && !s)
+            s = ns_store_flush(st, &p, &err);
+        if (b == pl.change_after && !s)
+            s = ns_store_set_threads(st, pl.then, &err);
     }
     CHECK_ST(s, NS_OK, err);
+    if (stats)
+        ns_store_get_stats(st, stats);
     p.state = "complete";
     p.jobs_done = n_jobs;
     p.next_index = (uint64_t)N_BLOCKS * BLOCK_IDS;
@@ -183,6 +210,11 @@ static int write_store(const ns_spec *spec, const char *path)
     s = ns_store_close(st, &p, &err);
     CHECK_ST(s, NS_OK, err);
     return s ? -1 : 0;
+}
+
+static int write_store(const ns_spec *spec, const char *path)
+{
+    return write_store_with(spec, path, plain, NULL);
 }
 
 /* ---- reading back with HDF5 -------------------------------------------- */
@@ -228,7 +260,9 @@ static int read_u64(hid_t f, const char *name, const char *member, uint64_t *out
     return rc < 0 ? -1 : 0;
 }
 
-/* Reads fixed-size string member `member` (size bytes) of every row. */
+/* Reads fixed-size string member `member` (size bytes) of every row, as
+ * NUL-padded strings, the way h5py and numpy read the file's NULLTERM
+ * ones. */
 static char *read_strings(hid_t f, const char *name, const char *member, size_t size)
 {
     hsize_t n = rows_of(f, name);
@@ -449,7 +483,7 @@ static int same_dataset(hid_t fa, hid_t fb, const char *name)
     return same;
 }
 
-static void test_resume_equivalence(const ns_spec *spec, const char *direct)
+static void test_resume_equivalence(const ns_spec *spec, const char *direct, int threads)
 {
     char jpath[128], rpath[128];
     snprintf(jpath, sizeof jpath, "%s/r.journal", dir);
@@ -466,6 +500,8 @@ static void test_resume_equivalence(const ns_spec *spec, const char *direct)
     CHECK_ST(s, NS_OK, err);
     if (s)
         return;
+    s = ns_store_set_threads(st, threads, &err);
+    CHECK_ST(s, NS_OK, err);
     uint64_t end = 0;
     j = NULL;
     s = ns_journal_resume(jpath, ns_spec_digest(spec), replay_into, st, &end, &j, &err);
@@ -479,9 +515,159 @@ static void test_resume_equivalence(const ns_spec *spec, const char *direct)
     const char *tables[] = {"jobs", "outcomes", "rounds", "transcripts"};
     for (int i = 0; i < 4; i++)
         CHECK(fa >= 0 && fb >= 0 && same_dataset(fa, fb, tables[i]),
-              "/%s differs between direct appends and journal replay", tables[i]);
+              "/%s differs between direct appends and journal replay (%d threads)",
+              tables[i], threads);
     H5Fclose(fa);
     H5Fclose(fb);
+}
+
+/* The stored chunks of table `name` are the same in both files: the same
+ * bytes, deflated or not (filter mask), at the same offsets. */
+static int same_chunks(hid_t fa, hid_t fb, const char *name)
+{
+    hid_t da = H5Dopen2(fa, name, H5P_DEFAULT), db = H5Dopen2(fb, name, H5P_DEFAULT);
+    hid_t pl = H5Dget_create_plist(da);
+    hsize_t rows = rows_of(fa, name), cr = 0;
+    H5Pget_chunk(pl, 1, &cr);
+    H5Pclose(pl);
+    int same = da >= 0 && db >= 0 && cr > 0 && rows == rows_of(fb, name);
+    for (hsize_t off = 0; same && off < rows; off += cr) {
+        hsize_t sa = 0, sb = 0;
+        uint32_t ma = 9, mb = 9;
+        H5Dget_chunk_storage_size(da, &off, &sa);
+        H5Dget_chunk_storage_size(db, &off, &sb);
+        unsigned char *a = malloc(sa + 1), *b = malloc(sb + 1);
+        same = sa > 0 && sa == sb && H5Dread_chunk(da, H5P_DEFAULT, &off, &ma, a) >= 0 &&
+               H5Dread_chunk(db, H5P_DEFAULT, &off, &mb, b) >= 0 && ma == mb &&
+               memcmp(a, b, sa) == 0;
+        if (!same)
+            fprintf(stderr, "/%s chunk at row %llu: %llu bytes, mask %u vs %llu bytes, "
+                    "mask %u\n", name, (unsigned long long)off, (unsigned long long)sa, ma,
+                    (unsigned long long)sb, mb);
+        free(a);
+        free(b);
+    }
+    H5Dclose(da);
+    H5Dclose(db);
+    return same;
+}
+
+/* Chunks deflated by the pool - several in flight, the writer waiting for
+ * buffers, flushes and thread changes midway - give the same tables and
+ * the same stored chunks as chunks deflated on the writer thread. */
+static void test_threads(const ns_spec *spec, const char *direct)
+{
+    static const plan plans[] = {
+        {2, -1, -1, -1, 0}, /* no flush at all */
+        {1, 3, 12, -1, 0},  /* one thread, two buffers: the writer waits */
+        {3, 4, -1, 9, 1},   /* fewer threads midway */
+        {0, 6, -1, 5, 4},   /* from the writer thread to a pool midway */
+    };
+    const char *const tables[] = {"jobs", "outcomes", "rounds", "transcripts"};
+    int most_in_flight = 0;
+    for (size_t k = 0; k < sizeof plans / sizeof plans[0]; k++) {
+        char path[128];
+        snprintf(path, sizeof path, "%s/threads%zu.h5", dir, k);
+        ns_store_stats stats;
+        memset(&stats, 0, sizeof stats);
+        if (write_store_with(spec, path, plans[k], &stats) != 0)
+            continue;
+        int n = plans[k].change_after >= 0 ? plans[k].then : plans[k].threads;
+        CHECK(stats.threads == n, "plan %zu: %d threads, expected %d", k, stats.threads, n);
+        CHECK(stats.pool_deflate_seconds > 0 && stats.chunks > 10,
+              "plan %zu: the pool deflated nothing (%" PRIu64 " chunks, %.3f s)", k,
+              stats.chunks, stats.pool_deflate_seconds);
+        /* two buffers per thread, and the one its table just handed off */
+        int bound = 2 * (plans[k].threads > plans[k].then ? plans[k].threads : plans[k].then) + 1;
+        CHECK(stats.max_in_flight <= bound, "plan %zu: %d chunks in flight, at most %d", k,
+              stats.max_in_flight, bound);
+        if (stats.max_in_flight > most_in_flight)
+            most_in_flight = stats.max_in_flight;
+        hid_t fa = H5Fopen(direct, H5F_ACC_RDONLY, H5P_DEFAULT);
+        hid_t fb = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+        for (int i = 0; i < 4; i++) {
+            CHECK(fa >= 0 && fb >= 0 && same_dataset(fa, fb, tables[i]),
+                  "plan %zu: /%s differs from the table deflated on the writer thread", k,
+                  tables[i]);
+            CHECK(fa >= 0 && fb >= 0 && same_chunks(fa, fb, tables[i]),
+                  "plan %zu: /%s is stored in other chunks than on the writer thread", k,
+                  tables[i]);
+        }
+        H5Fclose(fa);
+        H5Fclose(fb);
+    }
+    /* a timing matter, but the writer fills a chunk far faster than a
+     * thread deflates one */
+    CHECK(most_in_flight >= 2, "never more than %d chunk in flight", most_in_flight);
+}
+
+/* Every table is deflated: the message tables to a fraction of their
+ * size; and strings are NUL-terminated, so h5dump stops at the NUL. */
+static void check_storage(hid_t f)
+{
+    const char *const tables[] = {"jobs", "outcomes", "rounds", "transcripts"};
+    for (int i = 0; i < 4; i++) {
+        hid_t d = H5Dopen2(f, tables[i], H5P_DEFAULT), pl = H5Dget_create_plist(d);
+        hid_t t = H5Dget_type(d);
+        unsigned flags, cd[4];
+        size_t ncd = 4;
+        H5Z_filter_t filt = H5Pget_nfilters(pl) == 1
+                                ? H5Pget_filter2(pl, 0, &flags, &ncd, cd, 0, NULL, NULL)
+                                : H5Z_FILTER_ERROR;
+        CHECK(filt == H5Z_FILTER_DEFLATE && ncd >= 1 && cd[0] == 1,
+              "/%s: expected deflate level 1", tables[i]);
+        double raw = (double)rows_of(f, tables[i]) * (double)H5Tget_size(t);
+        double stored = (double)H5Dget_storage_size(d);
+        CHECK(stored < raw / 4, "/%s: %.0f bytes stored for %.0f raw", tables[i], stored, raw);
+        int m = H5Tget_member_index(t, i == 3 ? "text" : i == 2 ? "speaker" : "ending");
+        hid_t mt = m >= 0 ? H5Tget_member_type(t, (unsigned)m) : H5I_INVALID_HID;
+        CHECK(i == 0 || (mt >= 0 && H5Tget_strpad(mt) == H5T_STR_NULLTERM),
+              "/%s strings should be NULLTERM", tables[i]);
+        if (mt >= 0)
+            H5Tclose(mt);
+        H5Tclose(t);
+        H5Pclose(pl);
+        H5Dclose(d);
+    }
+    H5Eclear2(H5E_DEFAULT);
+}
+
+/* A block without texts in a store that records transcripts would put
+ * /transcripts out of step with /rounds: refused, and the refusal sticks. */
+static void test_texts_required(const ns_spec *spec)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/notexts.h5", dir);
+    ns_store *st = NULL;
+    ns_error err = {0};
+    ns_status s = ns_store_create(path, spec, &st, &err);
+    CHECK_ST(s, NS_OK, err);
+    if (s)
+        return;
+    ns_block b;
+    ns_block_init(&b);
+    ns_block_reset(&b, 0, 10);
+    b.has_texts = 0;
+    add_job(&b, 1, 0); /* one turn, its text row uninitialised */
+    s = ns_store_append(st, &b, &err);
+    CHECK_ST(s, NS_ERR_INTERNAL, err);
+    CHECK(strstr(err.msg, "without texts") != NULL, "message: %s", err.msg);
+    ns_error again = {0};
+    s = ns_store_append(st, &blocks[0], &again);
+    CHECK(s == NS_ERR_INTERNAL && strcmp(again.msg, err.msg) == 0,
+          "a failure sticks: got %s (%s)", ns_status_str(s), again.msg);
+    s = ns_store_flush(st, NULL, &again);
+    CHECK_ST(s, NS_ERR_INTERNAL, again);
+    s = ns_store_close(st, NULL, &again);
+    CHECK_ST(s, NS_ERR_INTERNAL, again);
+    /* no turns, no texts needed */
+    ns_block_reset(&b, 0, 10);
+    s = ns_store_create(path, spec, &st, &err);
+    if (!s)
+        s = ns_store_append(st, &b, &err);
+    CHECK_ST(s, NS_OK, err);
+    ns_store_abandon(st);
+    ns_block_free(&b);
 }
 
 static char *show(const char *path, uint64_t id, ns_status want)
@@ -637,14 +823,20 @@ static void test_info(const char *path)
     CHECK_ST(s, NS_ERR_IO, err);
 }
 
+/* Transcripts off: blocks come without texts (their text rows are not
+ * even initialised) and /transcripts stays empty, directly and through
+ * the journal. */
 static void test_no_transcripts(void)
 {
     ns_spec *spec = load_spec("quiet", 0);
     if (!spec)
         return;
+    make_blocks(0, 0);
     char path[128];
     snprintf(path, sizeof path, "%s/quiet.h5", dir);
-    if (write_store(spec, path) == 0) {
+    plan pl = {2, 7, -1, -1, 0};
+    if (write_store_with(spec, path, pl, NULL) == 0) {
+        test_resume_equivalence(spec, path, 1);
         hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
         CHECK(rows_of(f, "transcripts") == 0, "transcripts off: /transcripts has rows");
         CHECK(rows_of(f, "rounds") == n_turns, "transcripts off: /rounds still complete");
@@ -690,19 +882,23 @@ int main(void)
     if (spec) {
         char path[128];
         snprintf(path, sizeof path, "%s/direct.h5", dir);
-        make_blocks(1);
+        make_blocks(1, 1);
         if (write_store(spec, path) == 0) {
             hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
             check_tables(f, spec);
             check_metadata(f, spec);
+            check_storage(f);
             H5Fclose(f);
-            test_resume_equivalence(spec, path);
+            test_threads(spec, path);
+            test_resume_equivalence(spec, path, 0);
+            test_resume_equivalence(spec, path, 2);
             test_show(path);
             test_export(path);
             test_info(path);
         }
-        test_no_transcripts();
+        test_texts_required(spec);
         test_order_checked(spec);
+        test_no_transcripts(); /* remakes the blocks, without texts */
         ns_spec_free(spec);
     }
     for (int b = 0; b < N_BLOCKS; b++)
