@@ -386,13 +386,6 @@ typedef struct frag_code {
 static _Thread_local frag_code frag_cache[NS_MAX_ISSUES][FRAG_WAYS];
 static _Thread_local unsigned frag_next[NS_MAX_ISSUES];
 
-static inline uint64_t word_at(const char *p)
-{
-    uint64_t x;
-    memcpy(&x, p, 8);
-    return x;
-}
-
 /* Whether is's phrase and unit are those fc was compiled from. Only the
  * bytes up to each string's NUL matter (nothing past it is read): when the
  * words holding them match, so does the NUL's position. */
@@ -415,6 +408,12 @@ static inline int key_matches(const frag_code *fc, const ns_issue *is)
     return (d[0] | d[1]) == 0;
 }
 #else
+static inline uint64_t word_at(const char *p)
+{
+    uint64_t x;
+    memcpy(&x, p, 8);
+    return x;
+}
 static inline int key_matches(const frag_code *fc, const ns_issue *is)
 {
     uint64_t d = (word_at(is->unit) ^ fc->unit[0]) | (word_at(is->unit + 8) ^ fc->unit[1]);

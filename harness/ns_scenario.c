@@ -21,9 +21,7 @@
  */
 #include "ns_scenario.h"
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -705,33 +703,20 @@ static inline int option_of(const ns_issue *is, double v)
     return k < is->n_options ? k : is->n_options - 1;
 }
 
-/* a > b ? a : b and a < b ? a : b, to the bit (the second operand when
- * they compare equal or unordered). On x86-64 these are the maxsd/minsd
- * instructions, spelt out because the compiler keeps the ternaries below
- * as branches, which the utilities of opponents' offers (often outside
- * [0,1]) mispredict. */
-#if defined(__SSE2__)
-static inline double max_sd(double a, double b)
-{
-    return _mm_cvtsd_f64(_mm_max_sd(_mm_set_sd(a), _mm_set_sd(b)));
-}
-static inline double min_sd(double a, double b)
-{
-    return _mm_cvtsd_f64(_mm_min_sd(_mm_set_sd(a), _mm_set_sd(b)));
-}
-#else
-static inline double max_sd(double a, double b) { return a > b ? a : b; }
-static inline double min_sd(double a, double b) { return a < b ? a : b; }
-#endif
+/* fmax(x, 0.0) and fmin(x, y) for x not NaN, spelt out so that they
+ * compile to a compare instead of a call into libm on every offer. They
+ * give exactly what glibc's do (x86-64 maxsd/minsd: on equal operands,
+ * the second; a NaN operand yields the other one), signed zeros
+ * included, so no result changes in the last bit. (Branches, not the
+ * min/max instructions: those lengthen the dependency chain of a move,
+ * and measured slower.) */
+static inline double fmax0(double x) { return x > 0.0 ? x : 0.0; }
+static inline double fmin_notnan(double x, double y) { return x < y || y != y ? x : y; }
 
-/* fmin(fmax(k, 0.0), top), without two calls into libm on every offer:
- * max_sd(k, 0.0) is fmax(k, 0.0) (NaN gives 0; signed zeros give +0, as
- * glibc's), and min_sd(top, k) is fmin(k, top) for k >= +0 not NaN (top
- * NaN gives k; top is never -0), so no result changes in the last bit. */
 static inline double grid_value(const ns_issue *is, double k)
 {
     double top = floor((is->hi - is->lo) / is->step + GRID_TOL);
-    k = min_sd(top, max_sd(k, 0.0));
+    k = fmin_notnan(fmax0(k), top); /* fmax0 also turns NaN into 0 */
     return is->lo + k * is->step;
 }
 
@@ -740,10 +725,10 @@ double ns_issue_utility(const ns_issue *is, int side, double v)
     const ns_issue_side *s = &is->side[side];
     if (is->type == NS_ISSUE_DISCRETE) {
         double u = s->option_utility[option_of(is, v)];
-        return max_sd(0.0, u); /* u < 0 ? 0 : u */
+        return u < 0 ? 0 : u;
     }
     double u = (v - s->reservation) / (s->target - s->reservation);
-    return min_sd(1.0, max_sd(0.0, u)); /* u < 0 ? 0 : u > 1 ? 1 : u */
+    return u < 0 ? 0 : u > 1 ? 1 : u;
 }
 
 int ns_issue_acceptable(const ns_issue *is, int side, double v)
@@ -777,7 +762,7 @@ static double discrete_for_utility(const ns_issue *is, const ns_issue_side *s, d
 double ns_issue_value_for_utility(const ns_issue *is, int side, double u)
 {
     const ns_issue_side *s = &is->side[side];
-    u = min_sd(max_sd(u, 0.0), 1.0); /* u > 0 ? (u < 1 ? u : 1) : 0; NaN counts as 0 */
+    u = u > 0 ? (u < 1 ? u : 1) : 0; /* NaN counts as 0 */
     if (is->type == NS_ISSUE_DISCRETE)
         return discrete_for_utility(is, s, u);
     double x = s->reservation + u * (s->target - s->reservation);
@@ -788,11 +773,29 @@ double ns_issue_value_for_utility(const ns_issue *is, int side, double u)
     return grid_value(is, k);
 }
 
+/* nearbyint(x) in the default rounding mode (to nearest, ties to even),
+ * inline instead of a call into libm for every issue of every offer:
+ * adding and taking away 2^52 leaves |x| rounded to an integer by the
+ * addition itself, and the sign goes back on (so -0.3 gives -0, as
+ * nearbyint does). From 2^52 on, and for NaN, x is returned as it is,
+ * as nearbyint returns it (any NaN becomes 0 in grid_value anyway). */
+static inline double round_even(double x)
+{
+#if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0
+    double a = fabs(x);
+    if (!(a < 0x1p52))
+        return x;
+    return copysign((a + 0x1p52) - 0x1p52, x);
+#else
+    return nearbyint(x);
+#endif
+}
+
 double ns_issue_snap(const ns_issue *is, double v)
 {
     if (is->type == NS_ISSUE_DISCRETE)
         return option_of(is, v);
-    return grid_value(is, nearbyint((v - is->lo) / is->step));
+    return grid_value(is, round_even((v - is->lo) / is->step));
 }
 
 double ns_issue_extreme(const ns_issue *is, int side)

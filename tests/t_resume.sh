@@ -9,7 +9,11 @@ t0=$(date +%s%N)
 ref_ms=$((($(date +%s%N) - t0) / 1000000))
 # A random moment between 5% and 90% of an uninterrupted run's duration,
 # so kills land mid-run however fast this machine is.
-moment() { awk -v ms="$ref_ms" -v r="$RANDOM" 'BEGIN { printf "%.3f", ms * (0.05 + 0.85 * r / 32767) / 1000 }'; }
+# (moment LO HI: between LO and HI of it, default 0.05 0.90.)
+moment() {
+    awk -v ms="$ref_ms" -v r="$RANDOM" -v lo="${1:-0.05}" -v hi="${2:-0.90}" \
+        'BEGIN { printf "%.3f", ms * (lo + (hi - lo) * r / 32767) / 1000 }'
+}
 
 opens() { h5dump -H "$1" >/dev/null 2>&1; }
 kill_after() { # kill_after SIGNAL SECONDS args...
@@ -36,7 +40,8 @@ for trial in 1 2 3 4 5; do
 done
 
 f="$TMP/int.h5"
-kill_after INT "$(moment)" run "$spec" -o "$f" -j2 -q
+# early enough that the run cannot have finished on a noisy machine
+kill_after INT "$(moment 0.10 0.50)" run "$spec" -o "$f" -j2 -q
 rc=$?
 check "SIGINT exits 130 (got $rc)" [ $rc -eq 130 ]
 check "interrupted state recorded" [ "$(run_attr "$f" state)" = interrupted ]
