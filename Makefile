@@ -34,7 +34,7 @@ sanitize:
 	$(MAKE) test BUILD=build-asan BUILDTYPE=Debug CMAKEFLAGS=-DNEGSIM_SANITIZE=ON
 
 valgrind: build
-	cd $(BUILD) && ctest -T memcheck -R '^test_' --output-on-failure
+	sh scripts/valgrind-tests.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) build-asan

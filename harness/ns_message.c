@@ -15,10 +15,14 @@
  * This runs for every turn of every job (millions of times a second), so
  * it writes through a bounded writer straight into the output buffer: no
  * allocation, no snprintf, numbers converted digit by digit, text copied
- * eight bytes at a time. Templates are scanned on every call rather than
- * parsed once: they belong to the scenario, which has nowhere to keep a
- * parsed form, and a cache keyed by address could go stale when a
- * scenario is freed and another loaded in its place. Output is cut at
+ * in whole words. The scenario has nowhere to keep a parsed form of its
+ * templates, so each thread keeps its own (compiled templates, and for a
+ * whole offer body a plan of constant runs between the values), plus the
+ * numbers it has already formatted. A cache keyed by address alone could
+ * go stale when a scenario is freed and another loaded in its place, so
+ * every use first compares the template bytes it was built from with the
+ * scenario's (a few 16-byte compares); what comes out is byte for byte
+ * what the plain scan (put_fragment_scan) writes. Output is cut at
  * NS_TEXT_LEN - 1 bytes on a UTF-8 character boundary and the rest of the
  * buffer is zeroed, because rows are compared byte for byte.
  */
@@ -364,13 +368,11 @@ typedef struct frag_op {
 #define PHRASE_WORDS (sizeof((ns_issue *)0)->phrase / 8)
 
 _Static_assert(sizeof((ns_issue *)0)->phrase % 16 == 0 && sizeof((ns_issue *)0)->unit == 16,
-               "phrase and unit are compared a word at a time");
+               "phrase and unit are compared in 16-byte blocks");
 
 typedef struct frag_code {
     const ns_issue *is;   /* where it was last seen; NULL: empty slot */
-    int phrase_words;     /* words of the phrase up to and with its NUL */
-    int phrase_blocks;    /* the same in 16-byte blocks */
-    unsigned gen;         /* bumped on every compile (msg_plan's check) */
+    int phrase_blocks;    /* 16-byte blocks of the phrase up to and with its NUL */
     /* the common shape, [text] {value} [text], without the op loop:
      * simple = 1, pre/post = the texts (len 0: none) */
     int simple;
@@ -386,42 +388,42 @@ typedef struct frag_code {
 static _Thread_local frag_code frag_cache[NS_MAX_ISSUES][FRAG_WAYS];
 static _Thread_local unsigned frag_next[NS_MAX_ISSUES];
 
+/* 16-byte blocks compared a block at a time: blk_diff(a, b) is zero where
+ * they are equal, and diffs OR together. Vectors (SSE2 on x86-64) where
+ * the compiler has them: these checks run for every message. The arrays
+ * compared are multiples of 16 bytes, so whole blocks stay inside them. */
+#if defined(__GNUC__)
+typedef uint64_t blk_acc __attribute__((vector_size(16)));
+static inline blk_acc blk_diff(const void *a, const void *b)
+{
+    blk_acc x, y;
+    memcpy(&x, a, sizeof x);
+    memcpy(&y, b, sizeof y);
+    return x ^ y;
+}
+static inline int blk_is_zero(blk_acc d) { return (d[0] | d[1]) == 0; }
+#else
+typedef uint64_t blk_acc;
+static inline blk_acc blk_diff(const void *a, const void *b)
+{
+    uint64_t x[2], y[2];
+    memcpy(x, a, sizeof x);
+    memcpy(y, b, sizeof y);
+    return (x[0] ^ y[0]) | (x[1] ^ y[1]);
+}
+static inline int blk_is_zero(blk_acc d) { return d == 0; }
+#endif
+
 /* Whether is's phrase and unit are those fc was compiled from. Only the
  * bytes up to each string's NUL matter (nothing past it is read): when the
- * words holding them match, so does the NUL's position. */
-#if defined(__GNUC__)
-/* Sixteen bytes at a time (SSE2 on x86-64): this check runs for every
- * fragment of every message. Whole blocks stay inside the arrays (their
- * sizes are multiples of 16). */
-typedef uint64_t u64x2 __attribute__((vector_size(16)));
-static inline u64x2 block_at(const void *p)
-{
-    u64x2 x;
-    memcpy(&x, p, sizeof x);
-    return x;
-}
+ * blocks holding them match, so does the NUL's position. */
 static inline int key_matches(const frag_code *fc, const ns_issue *is)
 {
-    u64x2 d = block_at(is->unit) ^ block_at(fc->unit);
+    blk_acc d = blk_diff(is->unit, fc->unit);
     for (int k = 0; k < fc->phrase_blocks; k++)
-        d |= block_at(is->phrase + 16 * k) ^ block_at(&fc->phrase[2 * k]);
-    return (d[0] | d[1]) == 0;
+        d |= blk_diff(is->phrase + 16 * k, &fc->phrase[2 * k]);
+    return blk_is_zero(d);
 }
-#else
-static inline uint64_t word_at(const char *p)
-{
-    uint64_t x;
-    memcpy(&x, p, 8);
-    return x;
-}
-static inline int key_matches(const frag_code *fc, const ns_issue *is)
-{
-    uint64_t d = (word_at(is->unit) ^ fc->unit[0]) | (word_at(is->unit + 8) ^ fc->unit[1]);
-    for (int k = 0; k < fc->phrase_words; k++)
-        d |= word_at(is->phrase + 8 * k) ^ fc->phrase[k];
-    return d == 0;
-}
-#endif
 
 static int lit_append(frag_code *fc, int *text_len, const char *s, size_t n)
 {
@@ -459,11 +461,9 @@ static __attribute__((noinline, cold)) void compile_fragment(frag_code *fc,
                                                              const ns_issue *is)
 {
     fc->is = is;
-    fc->gen++;
     memcpy(fc->unit, is->unit, sizeof fc->unit);
     memcpy(fc->phrase, is->phrase, sizeof fc->phrase);
-    fc->phrase_words = (int)((strnlen(is->phrase, sizeof is->phrase - 1) + 8) / 8);
-    fc->phrase_blocks = (fc->phrase_words + 1) / 2;
+    fc->phrase_blocks = (int)((strnlen(is->phrase, sizeof is->phrase - 1) + 16) / 16);
     memset(fc->text, 0, sizeof fc->text);
     fc->n_ops = 0;
     int text_len = 0, ok = 1;
@@ -576,20 +576,24 @@ static inline __attribute__((always_inline)) void put_fragment(writer *w, const 
  * When every issue's template has the common shape, the text between two
  * values (one fragment's tail, the separator, the next one's head) is a
  * constant of the scenario: a plan holds these runs merged, so a body is
- * n + 1 copies and n values. A plan is built from the compiled templates
- * and stays valid while they do (same slots, same compile generation), so
- * it needs no check of its own against the scenario's text. A run is put()
- * whole, so where the text is cut, and whether, is the same as when its
- * pieces are put one by one; and with no blank to drop (simple shapes
- * only), nothing is written after a cut either way. */
+ * n + 1 copies and n values. Like a compiled template, a plan is checked
+ * on every use against the bytes it was made from (each issue's unit and
+ * its phrase up to the NUL, read straight from the scenario), in one pass
+ * that replaces the per-issue template lookups. A run is put() whole, so
+ * where the text is cut, and whether, is the same as when its pieces are
+ * put one by one; and with no blank to drop (simple shapes only), nothing
+ * is written after a cut either way. */
 
 #define PLAN_TEXT_MAX 2048
-#define PLAN_WAYS 2
+#define PLAN_WAYS 4
+#define PLAN_KEYS (NS_MAX_ISSUES * (1 + sizeof((ns_issue *)0)->phrase / 16))
 
 typedef struct msg_plan {
-    int n;                                /* issues; 0: empty slot */
-    const frag_code *fc[NS_MAX_ISSUES];
-    unsigned gen[NS_MAX_ISSUES];
+    const ns_scenario *sc;                /* where it was last seen; NULL: empty */
+    int n;                                /* issues */
+    int n_keys;
+    uint32_t key_off[PLAN_KEYS];          /* offsets in the scenario of ... */
+    char key[PLAN_KEYS][16];              /* ... these 16-byte blocks */
     uint16_t off[NS_MAX_ISSUES + 1], len[NS_MAX_ISSUES + 1]; /* run k precedes value k */
     char text[PLAN_TEXT_MAX + 64];        /* zero padded: runs copy 64 bytes */
 } msg_plan;
@@ -606,7 +610,17 @@ static int plan_append(msg_plan *mp, int *used, const char *s, size_t n)
     return 1;
 }
 
-static __attribute__((noinline, cold)) msg_plan *plan_build(const frag_code *const *fc, int n)
+static void plan_key(msg_plan *mp, const ns_scenario *sc, const char *field)
+{
+    uint32_t off = (uint32_t)(field - (const char *)sc);
+    mp->key_off[mp->n_keys] = off;
+    memcpy(mp->key[mp->n_keys], field, 16);
+    mp->n_keys++;
+}
+
+/* A plan for sc from its compiled templates (all simple), or NULL. */
+static __attribute__((noinline, cold)) const msg_plan *
+plan_build(const ns_scenario *sc, const frag_code *const *fc, int n)
 {
     msg_plan *mp = &plan_cache[plan_next++ % PLAN_WAYS];
     memset(mp, 0, sizeof *mp);
@@ -625,29 +639,35 @@ static __attribute__((noinline, cold)) msg_plan *plan_build(const frag_code *con
         if (mp->len[k] > longest)
             longest = mp->len[k];
     }
-    if (!ok || longest > 64)
-        return NULL; /* the slot stays empty (n = 0) */
-    for (int k = 0; k < n; k++) {
-        mp->fc[k] = fc[k];
-        mp->gen[k] = fc[k]->gen;
+    if (!ok || longest > 64) {
+        memset(mp, 0, sizeof *mp); /* the slot stays empty */
+        return NULL;
+    }
+    /* fc[i] was checked against issue i just now, so its block count is
+     * that of the issue's phrase as it is */
+    for (int i = 0; i < n; i++) {
+        plan_key(mp, sc, sc->issue[i].unit);
+        for (int k = 0; k < fc[i]->phrase_blocks; k++)
+            plan_key(mp, sc, sc->issue[i].phrase + 16 * k);
     }
     mp->n = n;
+    mp->sc = sc;
     return mp;
 }
 
-static inline msg_plan *plan_for(const frag_code *const *fc, int n)
+static inline const msg_plan *plan_lookup(const ns_scenario *sc)
 {
     for (int w = 0; w < PLAN_WAYS; w++) {
-        msg_plan *mp = &plan_cache[w];
-        int k = 0;
-        if (mp->n != n)
+        const msg_plan *mp = &plan_cache[w];
+        if (mp->sc != sc || mp->n != sc->n_issues)
             continue;
-        while (k < n && mp->fc[k] == fc[k] && mp->gen[k] == fc[k]->gen)
-            k++;
-        if (k == n)
+        blk_acc d = blk_diff(mp->key[0], (const char *)sc + mp->key_off[0]);
+        for (int k = 1; k < mp->n_keys; k++)
+            d |= blk_diff(mp->key[k], (const char *)sc + mp->key_off[k]);
+        if (blk_is_zero(d))
             return mp;
     }
-    return plan_build(fc, n);
+    return NULL;
 }
 
 /* One run of a plan: put() of it, a fixed-size copy when 64 bytes are free. */
@@ -669,23 +689,25 @@ static void put_fragments(writer *out, const ns_scenario *sc, const double *v)
      * reload the writer, since a char store may alias it. */
     writer lw = *out, *w = &lw;
     int n = sc->n_issues;
+    const msg_plan *mp = plan_lookup(sc);
     const frag_code *fc[NS_MAX_ISSUES];
-    int simple = n > 0;
-    for (int i = 0; i < n; i++) {
-        fc[i] = fragment_code(i, &sc->issue[i]);
-        simple &= fc[i]->simple;
-    }
-    if (simple) {
-        const msg_plan *mp = plan_for(fc, n);
-        if (mp) {
-            for (int i = 0; i < n; i++) {
-                put_run(w, mp, i);
-                put_value(w, &sc->issue[i], v[i]);
-            }
-            put_run(w, mp, n);
-            *out = lw;
-            return;
+    if (!mp) {
+        int simple = n > 0;
+        for (int i = 0; i < n; i++) {
+            fc[i] = fragment_code(i, &sc->issue[i]);
+            simple &= fc[i]->simple;
         }
+        if (simple)
+            mp = plan_build(sc, fc, n);
+    }
+    if (mp) {
+        for (int i = 0; i < n; i++) {
+            put_run(w, mp, i);
+            put_value(w, &sc->issue[i], v[i]);
+        }
+        put_run(w, mp, n);
+        *out = lw;
+        return;
     }
     for (int i = 0; i < n; i++) {
         if (i > 0) {
