@@ -4,6 +4,7 @@
  */
 #include "ns_plan.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -49,6 +50,12 @@ ns_status ns_plan_estimate_run(const ns_spec *spec, uint64_t sample,
             out->sampled++;
         }
     double dt = ns_now() - t0;
+    /* Rows are compressed as raw memory below; the tail padding of a
+     * transcript row is never written (the store copies fields, not rows),
+     * so give it a defined value first. */
+    size_t text_end = offsetof(ns_transcript_row, text) + sizeof blk.texts[0].text;
+    for (size_t k = 0; blk.has_texts && k < blk.n_turns; k++)
+        memset((char *)&blk.texts[k] + text_end, 0, sizeof blk.texts[k] - text_end);
     if (out->sampled) {
         double n = (double)out->sampled;
         int transcripts = ns_spec_transcripts(spec);
