@@ -110,7 +110,9 @@ static void builtin_begin(void *state, const ns_negotiation *neg, int side)
  * fastest axis of the grid; in the supplier benchmark 96% of the calls
  * hit), and pow was the largest single cost of a move. Keyed by both
  * operands' bits, so a hit is the value pow returned for exactly these
- * operands. An all-zero slot is empty: the key (+0, +0) is never stored. */
+ * operands. An all-zero slot is empty: the key (+0, +0) is never stored.
+ * Kept because it pays: calling pow each time measured about 13% slower
+ * on `bench engine_1t`. */
 #define POW_MEMO_BITS 10
 typedef struct pow_memo {
     uint64_t x, y;
@@ -169,7 +171,7 @@ static double concession_utility(const ns_scenario *sc, int side, const double *
                      ? p->option_utility[(int)(v[i] + 0.5)]
                      : -1;
         } else {
-            ui = (v[i] - p->reservation) / (p->target - p->reservation);
+            ui = (v[i] - p->reservation) / p->span;
         }
         u += p->weight * (ui < 1 ? ui : 1);
     }

@@ -15,16 +15,13 @@
  * This runs for every turn of every job (millions of times a second), so
  * it writes through a bounded writer straight into the output buffer: no
  * allocation, no snprintf, numbers converted digit by digit, text copied
- * in whole words. The scenario has nowhere to keep a parsed form of its
- * templates, so each thread keeps its own (compiled templates, and for a
- * whole offer body a plan of constant runs between the values), plus the
- * numbers it has already formatted. A cache keyed by address alone could
- * go stale when a scenario is freed and another loaded in its place, so
- * every use first compares the template bytes it was built from with the
- * scenario's (a few 16-byte compares); what comes out is byte for byte
- * what the plain scan (put_fragment_scan) writes. Output is cut at
- * NS_TEXT_LEN - 1 bytes on a UTF-8 character boundary and the rest of the
- * buffer is zeroed, because rows are compared byte for byte.
+ * in whole words. The templates are compiled once, when the scenario is
+ * loaded (ns_scenario_compile): each issue's phrase as the pieces of text
+ * around its values, the unit filled in, and for the usual shape the
+ * whole offer body as constant runs between the values; rendering only
+ * copies those and the values. Output is cut at NS_TEXT_LEN - 1 bytes on
+ * a UTF-8 character boundary and the rest of the buffer is zeroed,
+ * because rows are compared byte for byte.
  */
 #include "ns_message.h"
 
@@ -56,14 +53,12 @@ static inline __attribute__((always_inline)) void put(writer *w, const char *s, 
 }
 #define PUT_LIT(w, lit) put((w), (lit), sizeof(lit) - 1)
 
-/* Copying runs of text eight bytes at a time. The strings rendered here
- * (templates, openers, units, option names) live in fixed-size arrays, so
- * reading a whole word up to the array's end (`limit`) is always in
- * bounds; a run stops at a NUL or at the byte `stop` ('{' in templates).
- * Bytes after the NUL never change where a run stops (only the lowest
- * match counts), and the loaders zero-fill these arrays, so valgrind has
- * nothing to flag either. A byte-at-a-time loop spent most of the render
- * time here. */
+/* Copying a NUL-terminated string eight bytes at a time. The strings
+ * copied this way (openers) live in fixed-size arrays, so reading a whole
+ * word up to the array's end is always in bounds; bytes after the NUL
+ * never change where the copy stops (only the lowest match counts), and
+ * the loaders zero-fill these arrays, so valgrind has nothing to flag
+ * either. A byte-at-a-time loop spent much of the render time here. */
 #define ONES 0x0101010101010101ull
 #define HIGHS 0x8080808080808080ull
 
@@ -71,33 +66,31 @@ static inline __attribute__((always_inline)) void put(writer *w, const char *s, 
  * all we use). */
 static inline uint64_t zero_bytes(uint64_t x) { return (x - ONES) & ~x & HIGHS; }
 
-/* Copies from p up to (not including) the first NUL or `stop` byte, or as
- * much as fits; returns where it stopped in the source. Always inlined:
- * with `stop` and `limit` known at each call site the setup folds away. */
-static inline __attribute__((always_inline)) const char *
-copy_run(writer *w, const char *p, const char *limit, char stop)
+/* Copies the string s, held in an array of `size` bytes, up to its NUL
+ * or as much as fits. */
+static inline __attribute__((always_inline)) void put_array(writer *w, const char *s,
+                                                            size_t size)
 {
+    const char *p = s, *limit = s + size;
     char *q = w->p;
     /* a local copy: the byte stores below may alias *w as far as the
      * compiler knows, which would reload w->end on every word */
     char *const end = w->end;
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    const uint64_t stops = ONES * (unsigned char)stop;
     while (limit - p >= 8 && end - q >= 8) {
         uint64_t x;
         memcpy(&x, p, 8);
         memcpy(q, &x, 8);
-        uint64_t m = zero_bytes(x) | zero_bytes(x ^ stops);
+        uint64_t m = zero_bytes(x);
         if (m) {
-            int k = __builtin_ctzll(m) >> 3; /* little endian: lowest = first */
-            w->p = q + k;
-            return p + k;
+            w->p = q + (__builtin_ctzll(m) >> 3); /* little endian: lowest = first */
+            return;
         }
         p += 8;
         q += 8;
     }
 #endif
-    while (p < limit && *p && *p != stop) {
+    while (p < limit && *p) {
         if (q == end) {
             w->truncated = 1;
             break;
@@ -105,13 +98,6 @@ copy_run(writer *w, const char *p, const char *limit, char stop)
         *q++ = *p++;
     }
     w->p = q;
-    return p;
-}
-
-/* A NUL-terminated string held in an array of `size` bytes. */
-static inline __attribute__((always_inline)) void put_array(writer *w, const char *s, size_t size)
-{
-    copy_run(w, s, s + size, '\0');
 }
 
 /* ----------------------------------------------------------------- numbers */
@@ -213,7 +199,10 @@ int ns_format_number(double v, int decimals, char *out)
  * issue's grid, so the same few hundred values come back turn after turn,
  * and a lookup costs a fraction of ns_format_number. The text is a pure
  * function of (value bits, decimals), both of which are the key, so a hit
- * gives the same bytes a fresh call would. */
+ * gives the same bytes a fresh call would, and nothing in it can go stale.
+ * Kept because it pays: without it `bench engine_1t` measured about 15%
+ * slower (the values are not known at load, so this cannot move into the
+ * scenario as the templates did). */
 #define NUM_MEMO_BITS 9
 typedef struct num_memo {
     uint64_t bits;    /* the value's bit pattern */
@@ -265,423 +254,71 @@ static inline __attribute__((always_inline)) void put_number(writer *w, double v
         put(w, buf, (size_t)n);
 }
 
-static inline __attribute__((always_inline)) void put_value(writer *w, const ns_issue *is, double v)
-{
-    if (is->type == NS_ISSUE_DISCRETE) {
-        /* the range test first: it also rejects NaN, and keeps the cast
-         * of a huge value from being undefined */
-        if (!(v > -0.5 && v < is->n_options - 0.5))
-            PUT_LIT(w, "?");
-        else
-            put_array(w, is->options[(int)(v + 0.5)], sizeof is->options[0]);
-        return;
-    }
-    put_number(w, v, is->decimals);
-}
-
-/* 1 when p begins with lit; stops at p's NUL, so it never reads past the
- * end of the template. */
-static inline int starts_with(const char *p, const char *lit)
-{
-    while (*lit && *p == *lit)
-        p++, lit++;
-    return *lit == '\0';
-}
-
-/* starts_with(p, lit) for a placeholder of at most 8 bytes, as one masked
- * word compare where a whole word of the template (which ends at `limit`)
- * can be read: a byte loop here cost as much as the copying. */
-static inline __attribute__((always_inline)) int
-at_placeholder(const char *p, const char *limit, const char *lit, size_t n)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    if (limit - p >= 8) {
-        uint64_t x, want = 0;
-        memcpy(&x, p, 8);
-        memcpy(&want, lit, n); /* n <= 8, a constant: folds to a constant */
-        uint64_t mask = n == 8 ? ~0ull : (1ull << (8 * n)) - 1;
-        return ((x ^ want) & mask) == 0;
-    }
-#endif
-    (void)n;
-    return starts_with(p, lit);
-}
-#define AT_PLACEHOLDER(p, limit, lit) at_placeholder((p), (limit), (lit), sizeof(lit) - 1)
-
-/* Padded to the size of ns_issue.phrase, so copy_run may read whole words. */
-static const char default_phrase[sizeof((ns_issue *)0)->phrase] = "{value} {unit}";
-
-/* One issue's phrase template, e.g. "delivery in {value} {unit}". An empty
- * unit also drops the blank before it, so "{value} {unit}" with no unit
- * gives "12", not "12 ". Any other brace is copied as it is. */
-static void put_fragment_scan(writer *w, const ns_issue *is, double v)
-{
-    const char *p = is->phrase[0] ? is->phrase : default_phrase;
-    const char *limit = p + sizeof is->phrase;
-    const char *begin = w->p; /* only this fragment's own blank is dropped */
-    for (;;) {
-        p = copy_run(w, p, limit, '{');
-        if (w->truncated || p == limit || *p == '\0')
-            return;
-        if (AT_PLACEHOLDER(p, limit, "{value}")) {
-            put_value(w, is, v);
-            p += 7;
-        } else if (AT_PLACEHOLDER(p, limit, "{unit}")) {
-            if (is->unit[0])
-                put_array(w, is->unit, sizeof is->unit);
-            else if (w->p > begin && w->p[-1] == ' ')
-                w->p--;
-            p += 6;
-        } else {
-            PUT_LIT(w, "{");
-            p++;
-        }
-    }
-}
-
-/* ------------------------------------------------ compiled phrase templates
- *
- * Scanning a template for its placeholders on every message cost more than
- * all the rest of the rendering, so each thread keeps the templates it has
- * met in compiled form: a list of ops over a buffer of literal text, where
- * the unit is already substituted and runs between placeholders are single
- * copies of known length. A compiled template is a function of the
- * phrase and unit bytes alone (the value is rendered from the issue as
- * before), and every use first compares those bytes with the ones it was
- * compiled from; so an issue freed and another loaded at the same address,
- * or a phrase edited in place, is simply compiled again, never rendered
- * from a stale copy. The output is the same byte for byte as the scan's
- * (put_fragment_scan, still used when a template does not fit): same
- * bytes, same truncation point, the same blank dropped. */
-
-enum { OP_LIT, OP_VALUE, OP_DROP_BLANK };
-
-typedef struct frag_op {
-    uint16_t kind, off, len; /* off/len: OP_LIT's text */
-} frag_op;
-
-/* Literal text: at most 96 template bytes, or 16 units of 15 bytes for 96
- * bytes of "{unit}"; ops: at most 16 placeholders and a literal around each. */
-#define FRAG_TEXT_MAX 256
-#define FRAG_OPS_MAX 40
-#define FRAG_WAYS 4
-#define PHRASE_WORDS (sizeof((ns_issue *)0)->phrase / 8)
-
-_Static_assert(sizeof((ns_issue *)0)->phrase % 16 == 0 && sizeof((ns_issue *)0)->unit == 16,
-               "phrase and unit are compared in 16-byte blocks");
-
-typedef struct frag_code {
-    const ns_issue *is;   /* where it was last seen; NULL: empty slot */
-    int phrase_blocks;    /* 16-byte blocks of the phrase up to and with its NUL */
-    /* the common shape, [text] {value} [text], without the op loop:
-     * simple = 1, pre/post = the texts (len 0: none) */
-    int simple;
-    uint16_t pre_off, pre_len, post_off, post_len;
-    int n_ops;            /* -1: does not fit, scan instead */
-    uint64_t unit[2];     /* the unit and phrase bytes it was compiled from */
-    uint64_t phrase[PHRASE_WORDS];
-    frag_op op[FRAG_OPS_MAX];
-    char text[FRAG_TEXT_MAX + 32]; /* zero padded: LIT copies 32 bytes */
-} frag_code;
-
-/* Per thread, FRAG_WAYS templates for each issue position. */
-static _Thread_local frag_code frag_cache[NS_MAX_ISSUES][FRAG_WAYS];
-static _Thread_local unsigned frag_next[NS_MAX_ISSUES];
-
-/* 16-byte blocks compared a block at a time: blk_diff(a, b) is zero where
- * they are equal, and diffs OR together. Vectors (SSE2 on x86-64) where
- * the compiler has them: these checks run for every message. The arrays
- * compared are multiples of 16 bytes, so whole blocks stay inside them. */
-#if defined(__GNUC__)
-typedef uint64_t blk_acc __attribute__((vector_size(16)));
-static inline blk_acc blk_diff(const void *a, const void *b)
-{
-    blk_acc x, y;
-    memcpy(&x, a, sizeof x);
-    memcpy(&y, b, sizeof y);
-    return x ^ y;
-}
-static inline int blk_is_zero(blk_acc d) { return (d[0] | d[1]) == 0; }
-#else
-typedef uint64_t blk_acc;
-static inline blk_acc blk_diff(const void *a, const void *b)
-{
-    uint64_t x[2], y[2];
-    memcpy(x, a, sizeof x);
-    memcpy(y, b, sizeof y);
-    return (x[0] ^ y[0]) | (x[1] ^ y[1]);
-}
-static inline int blk_is_zero(blk_acc d) { return d == 0; }
-#endif
-
-/* Whether is's phrase and unit are those fc was compiled from. Only the
- * bytes up to each string's NUL matter (nothing past it is read): when the
- * blocks holding them match, so does the NUL's position. */
-static inline int key_matches(const frag_code *fc, const ns_issue *is)
-{
-    blk_acc d = blk_diff(is->unit, fc->unit);
-    for (int k = 0; k < fc->phrase_blocks; k++)
-        d |= blk_diff(is->phrase + 16 * k, &fc->phrase[2 * k]);
-    return blk_is_zero(d);
-}
-
-static int lit_append(frag_code *fc, int *text_len, const char *s, size_t n)
-{
-    if (n == 0)
-        return 1;
-    if ((size_t)*text_len + n > FRAG_TEXT_MAX)
-        return 0;
-    frag_op *last = fc->n_ops > 0 ? &fc->op[fc->n_ops - 1] : NULL;
-    if (!last || last->kind != OP_LIT) {
-        if (fc->n_ops == FRAG_OPS_MAX)
-            return 0;
-        last = &fc->op[fc->n_ops++];
-        last->kind = OP_LIT;
-        last->off = (uint16_t)*text_len;
-        last->len = 0;
-    }
-    memcpy(fc->text + *text_len, s, n);
-    *text_len += (int)n;
-    last->len = (uint16_t)(last->len + n);
-    return 1;
-}
-
-static int op_append(frag_code *fc, int kind)
-{
-    if (fc->n_ops == FRAG_OPS_MAX)
-        return 0;
-    fc->op[fc->n_ops].kind = (uint16_t)kind;
-    fc->op[fc->n_ops].off = fc->op[fc->n_ops].len = 0;
-    fc->n_ops++;
-    return 1;
-}
-
-/* The scan of put_fragment_scan, recording what it would write. */
-static __attribute__((noinline, cold)) void compile_fragment(frag_code *fc,
-                                                             const ns_issue *is)
-{
-    fc->is = is;
-    memcpy(fc->unit, is->unit, sizeof fc->unit);
-    memcpy(fc->phrase, is->phrase, sizeof fc->phrase);
-    fc->phrase_blocks = (int)((strnlen(is->phrase, sizeof is->phrase - 1) + 16) / 16);
-    memset(fc->text, 0, sizeof fc->text);
-    fc->n_ops = 0;
-    int text_len = 0, ok = 1;
-    const char *p = is->phrase[0] ? is->phrase : default_phrase;
-    const char *limit = p + sizeof is->phrase;
-    while (ok) {
-        const char *run = p;
-        while (p < limit && *p && *p != '{')
-            p++;
-        ok = lit_append(fc, &text_len, run, (size_t)(p - run));
-        if (!ok || p == limit || *p == '\0')
-            break;
-        if (starts_with(p, "{value}")) {
-            ok = op_append(fc, OP_VALUE);
-            p += 7;
-        } else if (starts_with(p, "{unit}")) {
-            ok = is->unit[0] ? lit_append(fc, &text_len, is->unit,
-                                          strnlen(is->unit, sizeof is->unit))
-                             : op_append(fc, OP_DROP_BLANK);
-            p += 6;
-        } else {
-            ok = lit_append(fc, &text_len, "{", 1);
-            p++;
-        }
-    }
-    if (!ok) {
-        fc->n_ops = -1;
-        fc->simple = 0;
-        return;
-    }
-    /* [LIT] VALUE [LIT] */
-    int k = 0;
-    fc->pre_off = fc->pre_len = fc->post_off = fc->post_len = 0;
-    if (k < fc->n_ops && fc->op[k].kind == OP_LIT) {
-        fc->pre_off = fc->op[k].off;
-        fc->pre_len = fc->op[k].len;
-        k++;
-    }
-    fc->simple = k < fc->n_ops && fc->op[k].kind == OP_VALUE;
-    k++;
-    if (fc->simple && k < fc->n_ops && fc->op[k].kind == OP_LIT) {
-        fc->post_off = fc->op[k].off;
-        fc->post_len = fc->op[k].len;
-        k++;
-    }
-    fc->simple = fc->simple && k == fc->n_ops;
-}
-
-/* The compiled template of issue position i (is), compiled on a miss. */
-static inline const frag_code *fragment_code(int i, const ns_issue *is)
-{
-    frag_code *set = frag_cache[i];
-    for (int k = 0; k < FRAG_WAYS; k++)
-        if (set[k].is == is && key_matches(&set[k], is))
-            return &set[k];
-    frag_code *fc = &set[frag_next[i]++ % FRAG_WAYS];
-    compile_fragment(fc, is);
-    return fc;
-}
-
-/* put() of compiled literal text, which is readable 32 bytes on. */
+/* put() of n bytes of s, where s may be read 32 bytes on (the compiled
+ * texts of ns_scenario.h, option names): one fixed-size copy when it fits. */
 static inline __attribute__((always_inline)) void put_text(writer *w, const char *s,
                                                            size_t n)
 {
     if (n <= 32 && w->end - w->p >= 32) {
-        memcpy(w->p, s, 32); /* bytes past n are scratch, as in copy_run */
+        memcpy(w->p, s, 32); /* bytes past n: scratch, zeroed by finish() */
         w->p += n;
     } else {
         put(w, s, n);
     }
 }
 
-static inline __attribute__((always_inline)) void put_fragment(writer *w, const frag_code *fc,
-                                                               const ns_issue *is, double v)
+_Static_assert(NS_NAME_LEN == 32 && NS_TEXT_SLACK >= 64,
+               "put_text reads 32 bytes of an option name, put_run 64 of a text");
+
+static inline __attribute__((always_inline)) void put_value(writer *w, const ns_issue *is, double v)
 {
-    if (fc->simple) {
-        /* once truncated, nothing more is written (p stays at end), so
-         * only a dropped blank needs the checks of the loop below */
-        put_text(w, fc->text + fc->pre_off, fc->pre_len);
-        put_value(w, is, v);
-        put_text(w, fc->text + fc->post_off, fc->post_len);
+    if (is->type == NS_ISSUE_DISCRETE) {
+        /* the range test first: it also rejects NaN, and keeps the cast
+         * of a huge value from being undefined */
+        if (!(v > -0.5 && v < is->n_options - 0.5)) {
+            PUT_LIT(w, "?");
+        } else {
+            int k = (int)(v + 0.5);
+            put_text(w, is->options[k], is->option_len[k]);
+        }
         return;
     }
-    if (fc->n_ops < 0) {
-        put_fragment_scan(w, is, v);
-        return;
-    }
+    put_number(w, v, is->decimals);
+}
+
+/* One issue's phrase from its compiled pieces (ns_scenario.h). Once the
+ * text is cut, p stays at the end and nothing more is written, so only a
+ * blank to drop needs a check. */
+static void put_fragment(writer *w, const ns_issue *is, double v)
+{
     const char *begin = w->p; /* only this fragment's own blank is dropped */
-    for (int k = 0; k < fc->n_ops; k++) {
-        const frag_op *op = &fc->op[k];
-        switch (op->kind) {
-        case OP_LIT:
-            put_text(w, fc->text + op->off, op->len);
-            break;
-        case OP_VALUE:
-            put_value(w, is, v);
-            break;
-        default: /* OP_DROP_BLANK */
+    put_text(w, is->text + is->piece_off[0], is->piece_len[0]);
+    for (int k = 0; k < is->n_values; k++) {
+        put_value(w, is, v);
+        for (int d = is->drops[k]; d > 0 && !w->truncated; d--)
             if (w->p > begin && w->p[-1] == ' ')
                 w->p--;
-            break;
-        }
-        if (w->truncated)
-            return;
+        put_text(w, is->text + is->piece_off[k + 1], is->piece_len[k + 1]);
     }
 }
 
-/* ------------------------------------------------------ whole offer bodies
- *
- * When every issue's template has the common shape, the text between two
- * values (one fragment's tail, the separator, the next one's head) is a
- * constant of the scenario: a plan holds these runs merged, so a body is
- * n + 1 copies and n values. Like a compiled template, a plan is checked
- * on every use against the bytes it was made from (each issue's unit and
- * its phrase up to the NUL, read straight from the scenario), in one pass
- * that replaces the per-issue template lookups. A run is put() whole, so
- * where the text is cut, and whether, is the same as when its pieces are
- * put one by one; and with no blank to drop (simple shapes only), nothing
- * is written after a cut either way. */
-
-#define PLAN_TEXT_MAX 2048
-#define PLAN_WAYS 4
-#define PLAN_KEYS (NS_MAX_ISSUES * (1 + sizeof((ns_issue *)0)->phrase / 16))
-
-typedef struct msg_plan {
-    const ns_scenario *sc;                /* where it was last seen; NULL: empty */
-    int n;                                /* issues */
-    int n_keys;
-    uint32_t key_off[PLAN_KEYS];          /* offsets in the scenario of ... */
-    char key[PLAN_KEYS][16];              /* ... these 16-byte blocks */
-    uint16_t off[NS_MAX_ISSUES + 1], len[NS_MAX_ISSUES + 1]; /* run k precedes value k */
-    char text[PLAN_TEXT_MAX + 64];        /* zero padded: runs copy 64 bytes */
-} msg_plan;
-
-static _Thread_local msg_plan plan_cache[PLAN_WAYS];
-static _Thread_local unsigned plan_next;
-
-static int plan_append(msg_plan *mp, int *used, const char *s, size_t n)
-{
-    if ((size_t)*used + n > PLAN_TEXT_MAX)
-        return 0;
-    memcpy(mp->text + *used, s, n);
-    *used += (int)n;
-    return 1;
-}
-
-static void plan_key(msg_plan *mp, const ns_scenario *sc, const char *field)
-{
-    uint32_t off = (uint32_t)(field - (const char *)sc);
-    mp->key_off[mp->n_keys] = off;
-    memcpy(mp->key[mp->n_keys], field, 16);
-    mp->n_keys++;
-}
-
-/* A plan for sc from its compiled templates (all simple), or NULL. */
-static __attribute__((noinline, cold)) const msg_plan *
-plan_build(const ns_scenario *sc, const frag_code *const *fc, int n)
-{
-    msg_plan *mp = &plan_cache[plan_next++ % PLAN_WAYS];
-    memset(mp, 0, sizeof *mp);
-    int used = 0, ok = 1, longest = 0;
-    for (int k = 0; k <= n && ok; k++) {
-        mp->off[k] = (uint16_t)used;
-        if (k > 0) /* the tail of fragment k-1 */
-            ok = plan_append(mp, &used, fc[k - 1]->text + fc[k - 1]->post_off,
-                             fc[k - 1]->post_len);
-        if (ok && k > 0 && k < n) /* the separator before fragment k */
-            ok = k == n - 1 ? plan_append(mp, &used, " and ", 5)
-                            : plan_append(mp, &used, ", ", 2);
-        if (ok && k < n) /* the head of fragment k */
-            ok = plan_append(mp, &used, fc[k]->text + fc[k]->pre_off, fc[k]->pre_len);
-        mp->len[k] = (uint16_t)(used - mp->off[k]);
-        if (mp->len[k] > longest)
-            longest = mp->len[k];
-    }
-    if (!ok || longest > 64) {
-        memset(mp, 0, sizeof *mp); /* the slot stays empty */
-        return NULL;
-    }
-    /* fc[i] was checked against issue i just now, so its block count is
-     * that of the issue's phrase as it is */
-    for (int i = 0; i < n; i++) {
-        plan_key(mp, sc, sc->issue[i].unit);
-        for (int k = 0; k < fc[i]->phrase_blocks; k++)
-            plan_key(mp, sc, sc->issue[i].phrase + 16 * k);
-    }
-    mp->n = n;
-    mp->sc = sc;
-    return mp;
-}
-
-static inline const msg_plan *plan_lookup(const ns_scenario *sc)
-{
-    for (int w = 0; w < PLAN_WAYS; w++) {
-        const msg_plan *mp = &plan_cache[w];
-        if (mp->sc != sc || mp->n != sc->n_issues)
-            continue;
-        blk_acc d = blk_diff(mp->key[0], (const char *)sc + mp->key_off[0]);
-        for (int k = 1; k < mp->n_keys; k++)
-            d |= blk_diff(mp->key[k], (const char *)sc + mp->key_off[k]);
-        if (blk_is_zero(d))
-            return mp;
-    }
-    return NULL;
-}
-
-/* One run of a plan: put() of it, a fixed-size copy when 64 bytes are free. */
-static inline __attribute__((always_inline)) void put_run(writer *w, const msg_plan *mp,
+/* Run k of the scenario's compiled offer body: put() of it, one
+ * fixed-size copy when 64 bytes are free. */
+static inline __attribute__((always_inline)) void put_run(writer *w, const ns_scenario *sc,
                                                           int k)
 {
-    if (w->end - w->p >= 64) {
-        memcpy(w->p, mp->text + mp->off[k], 64); /* bytes past len: scratch */
-        w->p += mp->len[k];
+    if (sc->body_len[k] <= 64 && w->end - w->p >= 64) {
+        memcpy(w->p, sc->body + sc->body_off[k], 64); /* bytes past len: scratch */
+        w->p += sc->body_len[k];
     } else {
-        put(w, mp->text + mp->off[k], mp->len[k]);
+        put(w, sc->body + sc->body_off[k], sc->body_len[k]);
     }
 }
 
+/* The fragments joined "a, b, c and d". A run of the compiled body is
+ * put() whole, so where the text is cut, and whether, is the same as when
+ * its pieces are put one by one; and with no blank to drop, nothing is
+ * written after a cut either way. */
 static void put_fragments(writer *out, const ns_scenario *sc, const double *v)
 {
     /* Work on a local copy (everything below is inlined into this loop):
@@ -689,34 +326,22 @@ static void put_fragments(writer *out, const ns_scenario *sc, const double *v)
      * reload the writer, since a char store may alias it. */
     writer lw = *out, *w = &lw;
     int n = sc->n_issues;
-    const msg_plan *mp = plan_lookup(sc);
-    const frag_code *fc[NS_MAX_ISSUES];
-    if (!mp) {
-        int simple = n > 0;
+    if (sc->body_plain) {
         for (int i = 0; i < n; i++) {
-            fc[i] = fragment_code(i, &sc->issue[i]);
-            simple &= fc[i]->simple;
-        }
-        if (simple)
-            mp = plan_build(sc, fc, n);
-    }
-    if (mp) {
-        for (int i = 0; i < n; i++) {
-            put_run(w, mp, i);
+            put_run(w, sc, i);
             put_value(w, &sc->issue[i], v[i]);
         }
-        put_run(w, mp, n);
-        *out = lw;
-        return;
-    }
-    for (int i = 0; i < n; i++) {
-        if (i > 0) {
-            if (i == n - 1)
-                PUT_LIT(w, " and ");
-            else
-                PUT_LIT(w, ", ");
+        put_run(w, sc, n);
+    } else {
+        for (int i = 0; i < n; i++) {
+            if (i > 0) {
+                if (i == n - 1)
+                    PUT_LIT(w, " and ");
+                else
+                    PUT_LIT(w, ", ");
+            }
+            put_fragment(w, &sc->issue[i], v[i]);
         }
-        put_fragment(w, fc[i], &sc->issue[i], v[i]);
     }
     *out = lw;
 }

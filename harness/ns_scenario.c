@@ -9,6 +9,10 @@
  * is recorded in zopa_empty/zopa_note, not refused: `negsim validate`
  * warns about it) and the Pareto frontier is computed once (ns_frontier.c).
  *
+ * ns_scenario_compile turns each issue's phrase template into the plain
+ * pieces of text ns_message.c renders from, once, so that rendering never
+ * scans a template.
+ *
  * The utility functions at the bottom run millions of times a second in
  * the engine: they allocate nothing, touch no strings and use only the
  * numbers stored in ns_issue.
@@ -611,6 +615,7 @@ static ns_status build(const ns_yaml *y, struct fy_node *root, ns_scenario **out
         st = normalise_weights(y, root, sc, err);
     if (!st) {
         check_zopa(sc);
+        ns_scenario_compile(sc);
         st = ns_frontier_compute(sc, sc->resolution, &sc->frontier, err);
         if (st && err) { /* the frontier knows no file: locate its complaint */
             char msg[sizeof err->msg];
@@ -624,6 +629,101 @@ static ns_status build(const ns_yaml *y, struct fy_node *root, ns_scenario **out
     }
     *out = sc;
     return NS_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* compiled message templates (what ns_message.c renders)               */
+
+/* Literal bytes of a compiled phrase; the sizes of NS_PHRASE_TEXT make
+ * room for the worst case, all "{unit}"s. */
+static void text_put(ns_issue *is, int *used, const char *s, size_t n)
+{
+    memcpy(is->text + *used, s, n);
+    *used += (int)n;
+}
+
+/* The phrase as pieces of text between its {value}s. This is the scan the
+ * renderer used to do for each message: {unit} becomes the unit, or with
+ * no unit drops the blank written just before it within the fragment (if
+ * any); any other brace is copied as it is. A blank to drop is known here
+ * unless it would be the last byte of a value. */
+static void compile_phrase(ns_issue *is)
+{
+    static const char def[NS_PHRASE_LEN] = "{value} {unit}";
+    const char *p = is->phrase[0] ? is->phrase : def;
+    const char *end = p + strnlen(p, NS_PHRASE_LEN);
+    size_t unit_len = strnlen(is->unit, sizeof is->unit);
+    int used = 0, k = 0;
+    memset(is->text, 0, sizeof is->text);
+    memset(is->drops, 0, sizeof is->drops);
+    is->piece_off[0] = 0;
+    while (p < end) {
+        if (end - p >= 7 && memcmp(p, "{value}", 7) == 0) {
+            is->piece_len[k] = (unsigned short)(used - is->piece_off[k]);
+            is->piece_off[++k] = (unsigned short)used;
+            p += 7;
+        } else if (end - p >= 6 && memcmp(p, "{unit}", 6) == 0) {
+            if (unit_len)
+                text_put(is, &used, is->unit, unit_len);
+            else if (used > is->piece_off[k]) /* the blank is literal text */
+                used -= is->text[used - 1] == ' ';
+            else if (k > 0) /* it could be the value's */
+                is->drops[k - 1]++;
+            p += 6;
+        } else {
+            text_put(is, &used, p, 1);
+            p++;
+        }
+    }
+    is->piece_len[k] = (unsigned short)(used - is->piece_off[k]);
+    is->n_values = k;
+    memset(is->text + used, 0, sizeof is->text - (size_t)used); /* dropped blanks */
+    for (int o = 0; o < NS_MAX_OPTIONS; o++)
+        is->option_len[o] = (unsigned char)strnlen(is->options[o], NS_NAME_LEN);
+}
+
+/* Offer bodies: see body_plain in ns_scenario.h. */
+static void compile_body(ns_scenario *sc)
+{
+    int n = sc->n_issues, used = 0;
+    memset(sc->body, 0, sizeof sc->body);
+    sc->body_plain = 0;
+    for (int i = 0; i < n; i++)
+        if (sc->issue[i].n_values != 1 || sc->issue[i].drops[0])
+            return;
+    for (int k = 0; k <= n; k++) {
+        sc->body_off[k] = (unsigned short)used;
+        if (k > 0) { /* the tail of phrase k-1 */
+            const ns_issue *is = &sc->issue[k - 1];
+            memcpy(sc->body + used, is->text + is->piece_off[1], is->piece_len[1]);
+            used += is->piece_len[1];
+        }
+        if (k > 0 && k < n) { /* the separator */
+            const char *sep = k == n - 1 ? " and " : ", ";
+            memcpy(sc->body + used, sep, strlen(sep));
+            used += (int)strlen(sep);
+        }
+        if (k < n) { /* the head of phrase k */
+            const ns_issue *is = &sc->issue[k];
+            memcpy(sc->body + used, is->text + is->piece_off[0], is->piece_len[0]);
+            used += is->piece_len[0];
+        }
+        sc->body_len[k] = (unsigned short)(used - sc->body_off[k]);
+    }
+    sc->body_plain = n > 0;
+}
+
+void ns_scenario_compile(ns_scenario *sc)
+{
+    for (int i = 0; i < sc->n_issues; i++) {
+        ns_issue *is = &sc->issue[i];
+        compile_phrase(is);
+        /* the same operations as before, once: the same bits */
+        is->top_k = floor((is->hi - is->lo) / is->step + GRID_TOL);
+        for (int side = 0; side < 2; side++)
+            is->side[side].span = is->side[side].target - is->side[side].reservation;
+    }
+    compile_body(sc);
 }
 
 static void set_path(ns_scenario *sc, const char *path)
@@ -715,8 +815,7 @@ static inline double fmin_notnan(double x, double y) { return x < y || y != y ? 
 
 static inline double grid_value(const ns_issue *is, double k)
 {
-    double top = floor((is->hi - is->lo) / is->step + GRID_TOL);
-    k = fmin_notnan(fmax0(k), top); /* fmax0 also turns NaN into 0 */
+    k = fmin_notnan(fmax0(k), is->top_k); /* fmax0 also turns NaN into 0 */
     return is->lo + k * is->step;
 }
 
@@ -727,7 +826,7 @@ double ns_issue_utility(const ns_issue *is, int side, double v)
         double u = s->option_utility[option_of(is, v)];
         return u < 0 ? 0 : u;
     }
-    double u = (v - s->reservation) / (s->target - s->reservation);
+    double u = (v - s->reservation) / s->span;
     return u < 0 ? 0 : u > 1 ? 1 : u;
 }
 
@@ -765,7 +864,7 @@ double ns_issue_value_for_utility(const ns_issue *is, int side, double u)
     u = u > 0 ? (u < 1 ? u : 1) : 0; /* NaN counts as 0 */
     if (is->type == NS_ISSUE_DISCRETE)
         return discrete_for_utility(is, s, u);
-    double x = s->reservation + u * (s->target - s->reservation);
+    double x = s->reservation + u * s->span;
     double q = (x - is->lo) / is->step;
     /* Round toward the side's favour so its utility does not fall below u;
      * the tolerance keeps a value already on the grid where it is. */

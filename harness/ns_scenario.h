@@ -13,8 +13,9 @@
  * The ZOPA is the set of outcomes acceptable to both sides, issue by issue.
  *
  * A loaded scenario owns its texts and its Pareto frontier (ns_frontier.h),
- * which is computed once at load. Scenarios are read-only after loading and
- * shared by all threads.
+ * which is computed once at load, and holds its message templates compiled
+ * for ns_message.c (ns_scenario_compile). Scenarios are read-only after
+ * loading and shared by all threads.
  */
 #ifndef NS_SCENARIO_H
 #define NS_SCENARIO_H
@@ -25,6 +26,14 @@
 #define NS_MAX_ISSUES 8
 #define NS_MAX_OPTIONS 16
 #define NS_NAME_LEN 32
+#define NS_PHRASE_LEN 96   /* ns_issue.phrase, with its NUL */
+/* A compiled phrase: at most 13 {value}s (7 characters each) fit a phrase,
+ * and its text can grow to 16 times a unit when it is all "{unit}"s. */
+#define NS_PHRASE_VALUES (NS_PHRASE_LEN / 7)
+#define NS_PHRASE_TEXT (NS_PHRASE_LEN / 6 * 16)
+/* Compiled texts are zero-padded by this much past their end, so the
+ * renderer may copy whole 64-byte blocks from anywhere in them. */
+#define NS_TEXT_SLACK 64
 
 enum { NS_BUYER = 0, NS_SELLER = 1 };
 extern const char *const ns_side_names[2]; /* "buyer", "seller" */
@@ -43,6 +52,7 @@ typedef struct ns_issue_side {
     double reservation;  /* worst acceptable value, utility 0 (discrete: index) */
     /* discrete only: utility of each option, -1 when unacceptable */
     double option_utility[NS_MAX_OPTIONS];
+    double span;         /* target - reservation (ns_scenario_compile) */
 } ns_issue_side;
 
 typedef struct ns_issue {
@@ -56,8 +66,24 @@ typedef struct ns_issue {
     char options[NS_MAX_OPTIONS][NS_NAME_LEN];
     /* Message fragment with {value} and {unit} placeholders, e.g.
      * "delivery in {value} {unit}". Default "{value} {unit}". */
-    char phrase[96];
+    char phrase[NS_PHRASE_LEN];
     ns_issue_side side[2];
+
+    /* Compiled by ns_scenario_compile from the fields above; what
+     * ns_message.c renders from. The phrase as the literal text around
+     * its {value}s, {unit} filled in: piece k (piece_len[k] bytes at
+     * text + piece_off[k]) comes before the k-th value, piece n_values
+     * after the last. An empty unit drops the blank before it: done here
+     * when that blank is literal text; when it could only be the last
+     * byte of value k, the renderer drops it, drops[k] times. */
+    int n_values;
+    unsigned char drops[NS_PHRASE_VALUES];
+    unsigned short piece_off[NS_PHRASE_VALUES + 1], piece_len[NS_PHRASE_VALUES + 1];
+    char text[NS_PHRASE_TEXT + NS_TEXT_SLACK];
+    unsigned char option_len[NS_MAX_OPTIONS]; /* strlen of each option name */
+    /* the last grid index, floor((hi - lo) / step + 1e-9) (continuous and
+     * integer issues): the grid is lo + k * step for k = 0 .. top_k */
+    double top_k;
 } ns_issue;
 
 struct ns_frontier;
@@ -75,6 +101,16 @@ typedef struct ns_scenario {
     int zopa_empty;          /* 1 when no outcome is acceptable to both */
     char zopa_note[160];     /* why the ZOPA is empty (which issue) */
     struct ns_frontier *frontier; /* owned; computed at load */
+
+    /* Compiled by ns_scenario_compile: when every phrase has one {value}
+     * and no blank for the renderer to drop (body_plain = 1), the text
+     * between two values of an offer (one phrase's tail, ", " or " and ",
+     * the next phrase's head) is a constant; run k (body_len[k] bytes at
+     * body + body_off[k]) comes before issue k's value, run n_issues
+     * after the last. */
+    int body_plain;
+    unsigned short body_off[NS_MAX_ISSUES + 1], body_len[NS_MAX_ISSUES + 1];
+    char body[NS_MAX_ISSUES * (NS_PHRASE_TEXT + 5) + NS_TEXT_SLACK];
 } ns_scenario;
 
 /* Loads scenarios/NAME.yaml style files. Errors carry file:line:col. */
@@ -84,6 +120,11 @@ ns_status ns_scenario_load_file(const char *path, ns_scenario **out, ns_error *e
 ns_status ns_scenario_from_node(const ns_yaml *y, struct fy_node *node,
                                 ns_scenario **out, ns_error *err);
 void ns_scenario_free(ns_scenario *sc); /* NULL is a no-op */
+/* Fills in the compiled fields of sc and of its issues from the others.
+ * The loaders call it; code that builds or changes a scenario by hand must
+ * call it before using it (the functions below read top_k and span, the
+ * renderer the compiled texts). An empty phrase counts as "{value} {unit}". */
+void ns_scenario_compile(ns_scenario *sc);
 
 /* Index of the issue called `name`, or -1. */
 int ns_scenario_issue_index(const ns_scenario *sc, const char *name);

@@ -66,6 +66,7 @@ static void make_one(ns_scenario *sc)
     snprintf(sc->name, sizeof sc->name, "one");
     sc->n_issues = 1;
     make_issue(&sc->issue[0], "x", 1.0, 1.0);
+    ns_scenario_compile(sc);
 }
 
 static void make_two(ns_scenario *sc)
@@ -75,6 +76,7 @@ static void make_two(ns_scenario *sc)
     sc->n_issues = 2;
     make_issue(&sc->issue[0], "a", 0.25, 0.5);
     make_issue(&sc->issue[1], "b", 0.75, 0.5);
+    ns_scenario_compile(sc);
 }
 
 /* ------------------------------------------------- a negotiation by hand */

@@ -244,6 +244,8 @@ static void test_templates(const ns_catalog *cat)
     /* an empty unit drops only its own fragment's blank, not the one of
      * the " and " before it */
     make_issue(&sc->issue[4], "", "{unit}{value}");
+    ns_scenario_compile(sc);
+    CHECK(sc->body_plain, "blanks all dropped at load: compiled body");
     fixture f;
     fixture_init(&f, sc, cat);
     char out[NS_TEXT_LEN];
@@ -254,6 +256,39 @@ static void test_templates(const ns_catalog *cat)
     m.value[0] = NAN;
     render(&f, NS_BUYER, 2, &m, out);
     STREQ("I can do n/a, 1,500 kg, size 7 {odd}, ? and 3.", out, "bad values");
+
+    /* more shapes: two values; a blank that only the value could end with
+     * (an option name with a trailing blank); units in a row */
+    sc->n_issues = 3;
+    make_issue(&sc->issue[0], "m", "{value}-{value} {unit}{unit}");
+    make_issue(&sc->issue[1], "", "{value}{unit} x {unit}{unit}");
+    sc->issue[1].type = NS_ISSUE_DISCRETE;
+    sc->issue[1].n_options = 2;
+    snprintf(sc->issue[1].options[0], NS_NAME_LEN, "red ");
+    snprintf(sc->issue[1].options[1], NS_NAME_LEN, "blue");
+    make_issue(&sc->issue[2], "", "{unit} a  {unit}{unit}{value}");
+    ns_scenario_compile(sc);
+    CHECK(sc->issue[0].n_values == 2, "two values: n_values %d", sc->issue[0].n_values);
+    CHECK(sc->issue[1].drops[0] == 1, "value's blank: drops %d", sc->issue[1].drops[0]);
+    m.value[0] = 2;
+    m.value[1] = 0;
+    m.value[2] = 5;
+    render(&f, NS_BUYER, 2, &m, out);
+    STREQ("I can do 2-2 mm, red x and  a5.", out, "more shapes");
+    m.value[1] = 1;
+    render(&f, NS_BUYER, 2, &m, out);
+    STREQ("I can do 2-2 mm, blue x and  a5.", out, "more shapes, blue");
+
+    /* the usual shape: the offer body is compiled whole */
+    sc->n_issues = 2;
+    make_issue(&sc->issue[0], "kg", "");
+    make_issue(&sc->issue[1], "", "by {value} {unit}");
+    ns_scenario_compile(sc);
+    CHECK(sc->body_plain, "usual shapes: compiled body");
+    CHECK(sc->body_len[1] == 3 + 5 + 3, "run 1: \" kg and by \" has length %d",
+          sc->body_len[1]);
+    render(&f, NS_BUYER, 2, &m, out);
+    STREQ("I can do 2 kg and by 1.", out, "compiled body");
     free(sc);
 }
 
@@ -302,6 +337,7 @@ static void test_truncation(const ns_catalog *cat)
     for (int i = 0; i < NS_MAX_ISSUES; i++)
         make_issue(&sc->issue[i], "\xE2\x82\xAC",
                    "an exceedingly long description of this term, namely {value} {unit}");
+    ns_scenario_compile(sc);
     fixture_init(&f, sc, cat);
     m.text = NULL;
     for (int i = 0; i < NS_MAX_ISSUES; i++)
@@ -322,6 +358,7 @@ static void test_truncation(const ns_catalog *cat)
         memset(dots, '.', (size_t)(k % 80));
         dots[k % 80] = '\0';
         snprintf(sc->issue[0].phrase, sizeof sc->issue[0].phrase, "%s{value} {unit}", dots);
+        ns_scenario_compile(sc);
         render(&f, NS_BUYER, 2, &m, out);
         broken += !valid_utf8(out) || !zero_padded(out);
     }

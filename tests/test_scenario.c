@@ -3,8 +3,9 @@
  * per-issue utilities, weight normalisation, discrete rank utilities, the
  * inverse (value for a utility) on every issue of the shipped scenarios,
  * grid snapping, every bad fixture in tests/data/scenarios/ refused at the
- * right file:line:col with the right words, an empty ZOPA flagged, and
- * inline scenarios read from a node of another document.
+ * right file:line:col with the right words, an empty ZOPA flagged,
+ * inline scenarios read from a node of another document, and the message
+ * templates compiled at load (ns_scenario_compile).
  */
 #include <math.h>
 #include <stdio.h>
@@ -589,6 +590,59 @@ static void test_frontier_too_large(void)
     ns_scenario_free(sc);
 }
 
+/* ---- compiled message templates ----------------------------------------- */
+
+/* Piece k of issue is's compiled phrase equals want. */
+static int piece_is(const ns_issue *is, int k, const char *want)
+{
+    return is->piece_len[k] == strlen(want) &&
+           memcmp(is->text + is->piece_off[k], want, strlen(want)) == 0;
+}
+
+static void test_compiled_templates(void)
+{
+    ns_scenario *sc = load("scenarios/supplier_contract.yaml");
+    if (!sc)
+        return;
+    /* unit_price "{value} {unit} per unit", payment "payment {value}" */
+    const ns_issue *price = &sc->issue[0], *pay = &sc->issue[3];
+    CHECK(price->n_values == 1 && piece_is(price, 0, "") && piece_is(price, 1, " EUR per unit"),
+          "unit_price compiled: %d values, tail \"%.*s\"", price->n_values,
+          price->piece_len[1], price->text + price->piece_off[1]);
+    CHECK(pay->n_values == 1 && piece_is(pay, 0, "payment ") && piece_is(pay, 1, ""),
+          "payment_terms compiled: head \"%.*s\"", pay->piece_len[0],
+          pay->text + pay->piece_off[0]);
+    CHECK(pay->option_len[1] == strlen("net30"), "option_len[1]: %d", pay->option_len[1]);
+    /* the body: run 4 is payment's tail, " and ", warranty's head */
+    CHECK(sc->body_plain, "supplier: offer body compiled");
+    CHECK(sc->body_len[0] == 0, "run 0: nothing before the price, got %d", sc->body_len[0]);
+    const char *r4 = sc->body + sc->body_off[4];
+    CHECK(sc->body_len[4] == 5 && memcmp(r4, " and ", 5) == 0, "run 4: \"%.*s\"",
+          sc->body_len[4], r4);
+    ns_scenario_free(sc);
+
+    /* inline scenarios are compiled too: no unit drops the blank */
+    ns_error err = {0};
+    sc = load_inline("name: t\n"
+                     "issues:\n"
+                     "  - name: x\n"
+                     "    type: integer\n"
+                     "    range: [0, 10]\n"
+                     "    phrase: \"{value} {unit}, {value}{unit} ok\"\n"
+                     "    buyer:  {prefer: lower,  target: 2, reservation: 8}\n"
+                     "    seller: {prefer: higher, target: 8, reservation: 2}\n", &err);
+    CHECK(sc, "inline scenario loads (%s)", err.msg);
+    if (!sc)
+        return;
+    const ns_issue *x = &sc->issue[0];
+    CHECK(x->n_values == 2 && piece_is(x, 0, "") && piece_is(x, 1, ", ") &&
+              piece_is(x, 2, " ok") && x->drops[0] == 0 && x->drops[1] == 1,
+          "two values compiled: %d values, drops %d %d", x->n_values, x->drops[0],
+          x->drops[1]);
+    CHECK(!sc->body_plain, "a value's blank to drop: no compiled body");
+    ns_scenario_free(sc);
+}
+
 int main(void)
 {
     test_used_car_utilities();
@@ -602,5 +656,6 @@ int main(void)
     test_empty_zopa();
     test_from_node();
     test_frontier_too_large();
+    test_compiled_templates();
     return ns_test_report("test_scenario");
 }
