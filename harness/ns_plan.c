@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <omp.h>
 #include <zlib.h>
 
 #include "ns_engine.h"
@@ -61,10 +62,12 @@ ns_status ns_plan_estimate_run(const ns_spec *spec, uint64_t sample,
         int transcripts = ns_spec_transcripts(spec);
         size_t raw = blk.n_jobs * (sizeof *blk.jobs + sizeof *blk.outcomes) +
                      blk.n_turns * (sizeof *blk.turns + (transcripts ? sizeof *blk.texts : 0));
+        double c0 = ns_now();
         size_t disk = compressed_size(blk.jobs, blk.n_jobs * sizeof *blk.jobs) +
                       compressed_size(blk.outcomes, blk.n_jobs * sizeof *blk.outcomes) +
                       compressed_size(blk.turns, blk.n_turns * sizeof *blk.turns) +
                       (transcripts ? compressed_size(blk.texts, blk.n_turns * sizeof *blk.texts) : 0);
+        out->output_seconds_per_job = (ns_now() - c0) / n;
         out->seconds_per_job = dt / n;
         out->mean_turns = (double)blk.n_turns / n;
         out->raw_bytes_per_job = (double)raw / n;
@@ -125,12 +128,17 @@ void ns_plan_print(const ns_spec *spec, const ns_plan_estimate *est, int threads
     fprintf(out, "estimates:   from %llu sample jobs run just now\n",
             (unsigned long long)est->sampled);
     fprintf(out, "  run time:  ");
-    /* the writer thread costs a little; 0.85 is the measured -j2 scaling
-     * (docs/benchmarks.md); one thread scales by 1 */
-    double eff = threads > 1 ? 0.85 : 1.0;
-    print_duration(out, jobs * est->seconds_per_job / (threads * eff));
-    fprintf(out, " with %d thread%s (%.0f jobs/s per thread, %.1f messages per job)\n",
-            threads, threads == 1 ? "" : "s", 1.0 / est->seconds_per_job, est->mean_turns);
+    /* CPU per job = the engine's time plus the output's (compression
+     * dominates it), both measured on the sample; all of it spreads over
+     * the cores the workers, the writer and its compression pool share. */
+    int cores = omp_get_num_procs();
+    int usable = threads + 1 < cores ? threads + 1 : cores;
+    double cpu = est->seconds_per_job + est->output_seconds_per_job;
+    print_duration(out, jobs * cpu / usable);
+    fprintf(out, " with %d worker thread%s on %d core%s (per job: engine %.1f us, "
+            "output %.1f us)\n",
+            threads, threads == 1 ? "" : "s", cores, cores == 1 ? "" : "s",
+            1e6 * est->seconds_per_job, 1e6 * est->output_seconds_per_job);
     fprintf(out, "  output:    ");
     print_bytes(out, jobs * est->disk_bytes_per_job);
     fprintf(out, " on disk (");

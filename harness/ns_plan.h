@@ -19,6 +19,7 @@ typedef struct ns_plan_estimate {
     uint64_t jobs;            /* after filters */
     uint64_t sampled;         /* jobs run to estimate */
     double seconds_per_job;   /* one thread, engine and rendering */
+    double output_seconds_per_job; /* deflating its rows, one thread */
     double mean_turns;        /* messages per job in the sample */
     double raw_bytes_per_job; /* table bytes before compression */
     double disk_bytes_per_job;/* after zlib at the store's level */
