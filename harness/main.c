@@ -195,9 +195,13 @@ static int load_spec(const char *path, ns_spec **spec)
     ns_status st = ns_spec_load(path, NULL, spec, &err);
     if (st)
         return fail(st, &err);
-    const char *w = ns_spec_warnings(*spec);
-    if (w && *w)
-        fprintf(stderr, "%s", w);
+    /* one finding per line, each marked as a warning */
+    for (const char *w = ns_spec_warnings(*spec); w && *w;) {
+        const char *nl = strchr(w, '\n');
+        int len = nl ? (int)(nl - w) : (int)strlen(w);
+        fprintf(stderr, "%s: warning: %.*s\n", prog, len, w);
+        w += len + (nl != NULL);
+    }
     return -1;
 }
 

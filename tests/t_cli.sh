@@ -31,6 +31,12 @@ check "plan estimates time" grep -q "run time:" <<<"$out"
 check "plan estimates size" grep -q "on disk" <<<"$out"
 check "validate/plan wrote nothing" [ ! -e "$TMP/never.h5" ]
 
+# an empty ZOPA is reported, not refused
+printf 'scenarios: [%s]\n' "$PWD/tests/data/scenarios/empty_zopa.yaml" >"$TMP/ez.yaml"
+"$NEGSIM" validate "$TMP/ez.yaml" >/dev/null 2>"$TMP/err"
+check "empty ZOPA validates (exit 0)" [ $? -eq 0 ]
+check "empty ZOPA warned about" grep -q "warning: .*empty ZOPA" "$TMP/err"
+
 # run; never overwrite without --force; --resume on a finished run is a no-op
 f="$TMP/a.h5"
 "$NEGSIM" run tests/data/run/small.yaml -o "$f" -q >"$TMP/out" 2>"$TMP/err"
