@@ -20,6 +20,7 @@
  * innermost HDF5 message.
  */
 #include "ns_results.h"
+#include "ns_h5.h"
 
 #include <errno.h>
 #include <hdf5.h>
@@ -44,28 +45,6 @@
 
 static void quiet_hdf5(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
 
-static herr_t innermost_cb(unsigned n, const H5E_error2_t *e, void *data)
-{
-    if (n == 0 && e->desc)
-        snprintf(data, 256, "%s", e->desc);
-    return 0;
-}
-
-static ns_status h5_fail(ns_error *err, ns_status code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static ns_status h5_fail(ns_error *err, ns_status code, const char *fmt, ...)
-{
-    char what[512], detail[256] = "";
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost_cb, detail);
-    H5Eclear2(H5E_DEFAULT);
-    if (detail[0])
-        return ns_fail(err, code, "%s: %s", what, detail);
-    return ns_fail(err, code, "%s", what);
-}
 
 /* ---- opening files and reading attributes ------------------------------ */
 
@@ -89,7 +68,7 @@ static ns_status open_results(const char *path, hid_t *file, ns_error *err)
     *file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
     H5Pclose(fapl);
     if (*file < 0)
-        return h5_fail(err, NS_ERR_IO, "cannot open %s", path);
+        return ns_h5_fail(err, NS_ERR_IO, "cannot open %s", path);
     if (H5Aexists(*file, "negsim_version") <= 0 || H5Lexists(*file, "run", H5P_DEFAULT) <= 0 ||
         H5Aexists(*file, "format_version") <= 0) {
         H5Eclear2(H5E_DEFAULT);
@@ -250,7 +229,7 @@ static ns_status rtable_open(hid_t f, const char *path, const char *name, rtable
     t->name = name;
     t->dset = H5Dopen2(f, name, H5P_DEFAULT);
     if (t->dset < 0)
-        return h5_fail(err, NS_ERR_CORRUPT, "%s: no table /%s", path, name);
+        return ns_h5_fail(err, NS_ERR_CORRUPT, "%s: no table /%s", path, name);
     hid_t ft = H5Dget_type(t->dset), space = H5Dget_space(t->dset);
     hid_t dcpl = H5Dget_create_plist(t->dset);
     int ok = H5Tget_class(ft) == H5T_COMPOUND && H5Sget_simple_extent_ndims(space) == 1;
@@ -383,7 +362,7 @@ static ns_status lower_bound(const rtable *t, uint64_t id, hsize_t *row, ns_erro
     free(ids);
     H5Tclose(it);
     if (rc < 0)
-        return h5_fail(err, NS_ERR_HDF5, "cannot read the job ids of /%s", t->name);
+        return ns_h5_fail(err, NS_ERR_HDF5, "cannot read the job ids of /%s", t->name);
     *row = start + a;
     return NS_OK;
 }
@@ -398,7 +377,7 @@ static ns_status read_job_rows(const rtable *t, uint64_t id, hsize_t row, size_t
         return NS_OK;
     hsize_t count = t->rows - row < t->chunk_rows ? t->rows - row : t->chunk_rows;
     if (read_rows(t, t->ntype, row, count, t->buf) < 0)
-        return h5_fail(err, NS_ERR_HDF5, "cannot read /%s", t->name);
+        return ns_h5_fail(err, NS_ERR_HDF5, "cannot read /%s", t->name);
     const col *c = &t->cols[col_index(t, "job_id")];
     while (*n < count && (uint64_t)get_int(t->buf + *n * t->row_size, c) == id)
         (*n)++;
@@ -425,7 +404,7 @@ static ns_status read_issues(hid_t f, const char *path, const char *scenario,
     memset(ii, 0, sizeof *ii);
     if (!st && read_rows(&t, t.ntype, 0, t.rows < NS_MAX_ISSUES ? t.rows : NS_MAX_ISSUES,
                          t.buf) < 0)
-        st = h5_fail(err, NS_ERR_HDF5, "%s: cannot read /%s", path, name);
+        st = ns_h5_fail(err, NS_ERR_HDF5, "%s: cannot read /%s", path, name);
     int cn = col_index(&t, "name"), cu = col_index(&t, "unit"), ct = col_index(&t, "type"),
         co = col_index(&t, "options");
     if (!st && (cn < 0 || cu < 0 || ct < 0 || co < 0))
@@ -739,7 +718,7 @@ static ns_status csv_rows(FILE *f, const rtable *t, ns_error *err)
     for (hsize_t start = 0; start < t->rows; start += t->chunk_rows) {
         hsize_t n = t->rows - start < t->chunk_rows ? t->rows - start : t->chunk_rows;
         if (read_rows(t, t->ntype, start, n, t->buf) < 0)
-            return h5_fail(err, NS_ERR_HDF5, "cannot read /%s rows %llu..%llu", t->name,
+            return ns_h5_fail(err, NS_ERR_HDF5, "cannot read /%s rows %llu..%llu", t->name,
                            (unsigned long long)start, (unsigned long long)(start + n));
         for (hsize_t k = 0; k < n; k++)
             csv_row(f, t, t->buf + k * t->row_size);

@@ -61,6 +61,7 @@
  * pool threads never call HDF5.
  */
 #include "ns_store.h"
+#include "ns_h5.h"
 
 #include <assert.h>
 #include <gsl/gsl_version.h>
@@ -181,29 +182,6 @@ struct ns_store {
 
 static void quiet_hdf5(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
 
-static herr_t innermost_cb(unsigned n, const H5E_error2_t *e, void *data)
-{
-    if (n == 0 && e->desc)
-        snprintf(data, 256, "%s", e->desc);
-    return 0;
-}
-
-/* NS_ERR_HDF5 with `fmt` and the innermost message on HDF5's error stack. */
-static ns_status h5_fail(ns_error *err, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static ns_status h5_fail(ns_error *err, const char *fmt, ...)
-{
-    char what[512], detail[256] = "";
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost_cb, detail);
-    H5Eclear2(H5E_DEFAULT);
-    if (detail[0])
-        return ns_fail(err, NS_ERR_HDF5, "%s: %s", what, detail);
-    return ns_fail(err, NS_ERR_HDF5, "%s", what);
-}
 
 /* ---- attributes -------------------------------------------------------- */
 
@@ -433,7 +411,7 @@ static ns_status table_create(ns_store *st, table *t, const char *name, hid_t mt
     H5Sclose(space);
     H5Tclose(ftype);
     if (t->dset < 0)
-        return h5_fail(err, "%s: cannot create table /%s", st->path, name);
+        return ns_h5_fail(err, NS_ERR_HDF5, "%s: cannot create table /%s", st->path, name);
     return NS_OK;
 }
 
@@ -503,14 +481,14 @@ static ns_status put_chunk(ns_store *st, table *t, hsize_t base, size_t rows,
     hsize_t end = base + rows;
     if (end > t->extent) {
         if (H5Dset_extent(t->dset, &end) < 0)
-            return h5_fail(err, "%s: cannot extend /%s to %llu rows", st->path, t->name,
+            return ns_h5_fail(err, NS_ERR_HDF5, "%s: cannot extend /%s to %llu rows", st->path, t->name,
                            (unsigned long long)end);
         t->extent = end;
     }
     /* filter mask bit 0 set: the deflate filter was skipped for this chunk */
     uint32_t mask = deflated ? 0u : 1u;
     if (H5Dwrite_chunk(t->dset, H5P_DEFAULT, mask, &base, len, data) < 0)
-        return h5_fail(err, "%s: cannot write rows %llu..%llu of /%s", st->path,
+        return ns_h5_fail(err, NS_ERR_HDF5, "%s: cannot write rows %llu..%llu of /%s", st->path,
                        (unsigned long long)base, (unsigned long long)end, t->name);
     st->stats.chunks++;
     st->stats.raw_bytes += t->chunk_rows * t->file_row;
@@ -1043,21 +1021,21 @@ static ns_status write_metadata(ns_store *st, const ns_spec *spec, ns_error *err
     if (root >= 0)
         H5Gclose(root);
     if (rc < 0)
-        return h5_fail(err, "%s: cannot write the root attributes", st->path);
+        return ns_h5_fail(err, NS_ERR_HDF5, "%s: cannot write the root attributes", st->path);
     hid_t g = H5Gcreate2(st->file, "/run", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (g >= 0)
         H5Gclose(g);
     ns_run_progress p0 = {.state = "running"};
     if (g < 0 || write_progress(st->file, &p0) < 0)
-        return h5_fail(err, "%s: cannot write /run", st->path);
+        return ns_h5_fail(err, NS_ERR_HDF5, "%s: cannot write /run", st->path);
     g = H5Gcreate2(st->file, "/scenarios", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (g < 0)
-        return h5_fail(err, "%s: cannot create /scenarios", st->path);
+        return ns_h5_fail(err, NS_ERR_HDF5, "%s: cannot create /scenarios", st->path);
     for (int i = 0; i < ns_spec_scenario_count(spec); i++) {
         const ns_scenario *sc = ns_spec_scenario(spec, i);
         if (write_scenario(g, sc) < 0) {
             H5Gclose(g);
-            return h5_fail(err, "%s: cannot write /scenarios/%s", st->path, sc->name);
+            return ns_h5_fail(err, NS_ERR_HDF5, "%s: cannot write /scenarios/%s", st->path, sc->name);
         }
     }
     H5Gclose(g);
@@ -1116,7 +1094,7 @@ ns_status ns_store_create(const char *path, const ns_spec *spec, ns_store **out,
     st->file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     H5Pclose(fapl);
     if (st->file < 0) {
-        ns_status s = h5_fail(err, "cannot create results file %s", path);
+        ns_status s = ns_h5_fail(err, NS_ERR_HDF5, "cannot create results file %s", path);
         ns_store_abandon(st);
         return s;
     }
@@ -1240,9 +1218,9 @@ ns_status ns_store_flush(ns_store *st, const ns_run_progress *p, ns_error *err)
     for (int i = 0; i < N_TABLES && !s; i++)
         s = table_write_partial(st, &st->t[i], err);
     if (!s && p && write_progress(st->file, p) < 0)
-        s = h5_fail(err, "%s: cannot write /run", st->path);
+        s = ns_h5_fail(err, NS_ERR_HDF5, "%s: cannot write /run", st->path);
     if (!s && H5Fflush(st->file, H5F_SCOPE_LOCAL) < 0)
-        s = h5_fail(err, "%s: cannot flush", st->path);
+        s = ns_h5_fail(err, NS_ERR_HDF5, "%s: cannot flush", st->path);
     return keep_failure(st, s, err);
 }
 
@@ -1271,7 +1249,7 @@ ns_status ns_store_close(ns_store *st, const ns_run_progress *p, ns_error *err)
     char path[512];
     snprintf(path, sizeof path, "%s", st->path);
     if (close_handles(st) < 0 && !s)
-        s = h5_fail(err, "%s: cannot close", path);
+        s = ns_h5_fail(err, NS_ERR_HDF5, "%s: cannot close", path);
     return s;
 }
 

@@ -10,6 +10,8 @@
 #include <math.h>
 #include <stdio.h>
 
+#include "ns_status.h"
+
 static int passed, failed;
 
 #define CHECK(cond, ...)                                                      \
@@ -23,6 +25,11 @@ static int passed, failed;
             fputc('\n', stderr);                                              \
         }                                                                     \
     } while (0)
+
+/* A status check that shows both statuses and the error message. */
+#define CHECK_ST(got, want, err)                                              \
+    CHECK((got) == (want), "status: expected %s, got %s (%s)",                \
+          ns_status_str(want), ns_status_str(got), (err).msg)
 
 /* Prints the closing line and returns main's exit status. */
 static inline int ns_test_report(const char *name)

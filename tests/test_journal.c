@@ -18,23 +18,7 @@
 
 #include "ns_journal.h"
 
-static int passed, failed;
-
-#define CHECK(cond, ...)                                                       \
-    do {                                                                       \
-        if (cond) {                                                            \
-            passed++;                                                          \
-        } else {                                                               \
-            failed++;                                                          \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);               \
-            fprintf(stderr, __VA_ARGS__);                                      \
-            fputc('\n', stderr);                                               \
-        }                                                                      \
-    } while (0)
-
-#define CHECK_ST(got, want, err)                                               \
-    CHECK((got) == (want), "status: expected %s, got %s (%s)",                 \
-          ns_status_str(want), ns_status_str(got), (err).msg)
+#include "ns_test.h"
 
 enum { N_BLOCKS = 8, DIGEST = 0x5eed };
 
@@ -468,6 +452,5 @@ int main(void)
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)
         fprintf(stderr, "warning: could not remove %s\n", dir);
-    printf("test_journal: %d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return ns_test_report("test_journal");
 }
