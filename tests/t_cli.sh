@@ -57,6 +57,10 @@ check "finished file untouched" cmp -s "$f" "$TMP/copy.h5"
 "$NEGSIM" run tests/data/run/small.yaml -o "$f" -q --force >/dev/null
 check "--force replaces" [ $? -eq 0 ]
 
+# --resume on a file that does not exist yet starts the run
+"$NEGSIM" run tests/data/run/small.yaml -o "$TMP/new.h5" -q --resume >/dev/null
+check "--resume without a file starts the run" [ "$(run_attr "$TMP/new.h5" state)" = complete ]
+
 # show and export
 out=$("$NEGSIM" show "$f" --job 0); check "show exits 0" [ $? -eq 0 ]
 check "show prints messages" grep -qi "buyer" <<<"$out"
