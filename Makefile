@@ -24,7 +24,8 @@ build: deps $(BUILD)/CMakeCache.txt
 
 demo: build
 	$(BUILD)/negsim run sweeps/demo.yaml -o results/demo.h5 --force
-	@echo "negsim: results in results/demo.h5 (h5dump -H results/demo.h5; negsim show results/demo.h5 --job 0)"
+	$(BUILD)/negsim analyze results/demo.h5 --out results/demo
+	@echo "negsim: results in results/demo.h5, analysis in results/demo/report.md"
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

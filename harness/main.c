@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ns_analyze.h"
 #include "ns_config.h"
 #include "ns_plan.h"
 #include "ns_results.h"
@@ -34,6 +35,7 @@ static const char usage_main[] =
     "  plan SPEC       show the job grid, run time and output size estimates\n"
     "  show FILE       print one negotiation from a results file\n"
     "  export FILE     write a results file's tables as CSV\n"
+    "  analyze FILE    tactic and influence effectiveness, personality regressions\n"
     "\n"
     "Options:\n"
     "  -h, --help      display this help and exit\n"
@@ -91,6 +93,21 @@ static const char usage_export[] =
     "  -c, --csv DIR       output folder\n"
     "  -h, --help          display this help and exit\n";
 
+static const char usage_analyze[] =
+    "Usage: negsim analyze FILE [OPTION]...\n"
+    "Effectiveness of every tactic and influence level for the side using it\n"
+    "(deal rate with Wilson 95% interval; own utility, surplus share and joint\n"
+    "utility with bootstrap 95% intervals; difference, Hedges' g, Welch p and\n"
+    "Benjamini-Hochberg q against the 'none' level), and regressions of surplus\n"
+    "share (OLS) and of the deal (logistic) on both sides' Big Five traits.\n"
+    "Writes DIR/report.md, effectiveness.csv and regression.csv; prints the\n"
+    "headline tables. The results file is only read.\n"
+    "\n"
+    "  -O, --out DIR       output folder (default: FILE without .h5)\n"
+    "  -b, --bootstrap N   bootstrap resamples (default 1000)\n"
+    "  -S, --seed S        bootstrap seed (default 1)\n"
+    "  -h, --help          display this help and exit\n";
+
 __attribute__((format(printf, 2, 3)))
 static int usage_error(const char *cmd, const char *fmt, ...)
 {
@@ -133,8 +150,8 @@ static void print_version(void)
  * code. `positional` receives the one expected argument. */
 typedef struct cmd_args {
     const char *positional;
-    const char *output, *csv;
-    unsigned long long threads, limit, job, sample;
+    const char *output, *csv, *out_dir;
+    unsigned long long threads, limit, job, sample, bootstrap, seed;
     int resume, force, quiet, have_job, have_sample;
 } cmd_args;
 
@@ -152,6 +169,15 @@ static int parse_args(const char *cmd, const char *usage, const char *shortopts,
         case 'h': fputs(usage, stdout); return 0;
         case 'o': a->output = optarg; break;
         case 'c': a->csv = optarg; break;
+        case 'O': a->out_dir = optarg; break;
+        case 'b':
+            if (!parse_u64(optarg, &a->bootstrap) || a->bootstrap < 2 || a->bootstrap > 1000000)
+                return usage_error(cmd, "invalid --bootstrap '%s' (expected 2..1000000)", optarg);
+            break;
+        case 'S':
+            if (!parse_u64(optarg, &a->seed))
+                return usage_error(cmd, "invalid --seed '%s'", optarg);
+            break;
         case 'q': a->quiet = 1; break;
         case OPT_RESUME: a->resume = 1; break;
         case OPT_FORCE: a->force = 1; break;
@@ -182,7 +208,10 @@ static int parse_args(const char *cmd, const char *usage, const char *shortopts,
     }
     if (optind >= argc)
         return usage_error(cmd, "missing %s argument",
-                           strcmp(cmd, "show") && strcmp(cmd, "export") ? "SPEC" : "FILE");
+                           strcmp(cmd, "show") && strcmp(cmd, "export") &&
+                                   strcmp(cmd, "analyze")
+                               ? "SPEC"
+                               : "FILE");
     if (optind + 1 < argc)
         return usage_error(cmd, "unexpected argument '%s'", argv[optind + 1]);
     a->positional = argv[optind];
@@ -327,6 +356,24 @@ static int cmd_export(int argc, char **argv)
     return st ? fail(st, &err) : 0;
 }
 
+static int cmd_analyze(int argc, char **argv)
+{
+    static const struct option longopts[] = {{"out", required_argument, NULL, 'O'},
+                                             {"bootstrap", required_argument, NULL, 'b'},
+                                             {"seed", required_argument, NULL, 'S'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    cmd_args a = {0};
+    int rc = parse_args("analyze", usage_analyze, "O:b:S:h", longopts, argc, argv, &a);
+    if (rc >= 0)
+        return rc;
+    ns_analyze_options opt = {.out_dir = a.out_dir, .bootstrap = (unsigned)a.bootstrap,
+                              .seed = a.seed};
+    ns_error err = {0};
+    ns_status st = ns_analyze_run(a.positional, &opt, stdout, &err);
+    return st ? fail(st, &err) : 0;
+}
+
 int main(int argc, char **argv)
 {
     /* GSL's default handler aborts the process; negsim checks return codes. */
@@ -346,7 +393,7 @@ int main(int argc, char **argv)
         const char *name;
         int (*fn)(int, char **);
     } cmds[] = {{"run", cmd_run}, {"validate", cmd_validate}, {"plan", cmd_plan},
-                {"show", cmd_show}, {"export", cmd_export}};
+                {"show", cmd_show}, {"export", cmd_export}, {"analyze", cmd_analyze}};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (!strcmp(cmd, cmds[i].name))
             return cmds[i].fn(argc - 1, argv + 1);
