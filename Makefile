@@ -25,7 +25,8 @@ build: deps $(BUILD)/CMakeCache.txt
 demo: build
 	$(BUILD)/negsim run sweeps/demo.yaml -o results/demo.h5 --force
 	$(BUILD)/negsim analyze results/demo.h5 --out results/demo
-	@echo "negsim: results in results/demo.h5, analysis in results/demo/report.md"
+	$(BUILD)/negsim plot results/demo.h5 --out results/demo
+	@echo "negsim: results in results/demo.h5; report and figures in results/demo/"
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

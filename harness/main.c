@@ -17,8 +17,10 @@
 #include <string.h>
 
 #include "ns_analyze.h"
+#include "ns_compare.h"
 #include "ns_config.h"
 #include "ns_plan.h"
+#include "ns_plot.h"
 #include "ns_results.h"
 #include "ns_runner.h"
 #include "ns_spec.h"
@@ -36,6 +38,8 @@ static const char usage_main[] =
     "  show FILE       print one negotiation from a results file\n"
     "  export FILE     write a results file's tables as CSV\n"
     "  analyze FILE    tactic and influence effectiveness, personality regressions\n"
+    "  plot FILE       figures of a results file, drawn with gnuplot\n"
+    "  compare A B     what changed between two results files (exit 1 if anything)\n"
     "\n"
     "Options:\n"
     "  -h, --help      display this help and exit\n"
@@ -108,6 +112,32 @@ static const char usage_analyze[] =
     "  -S, --seed S        bootstrap seed (default 1)\n"
     "  -h, --help          display this help and exit\n";
 
+static const char usage_plot[] =
+    "Usage: negsim plot FILE [OPTION]...\n"
+    "Draw figures of a results file with gnuplot: mean surplus share over two\n"
+    "traits, deal rate per tactic, convergence of the offer gap by round,\n"
+    "survival of open negotiations, and a forest plot of tactic effects.\n"
+    "\n"
+    "  -O, --out DIR        output folder (default: FILE without .h5)\n"
+    "  -f, --format FMT     png (default), svg or pdf\n"
+    "  -g, --gnuplot PROG   the gnuplot program (default: gnuplot on PATH)\n"
+    "  -h, --help           display this help and exit\n";
+
+static const char usage_compare[] =
+    "Usage: negsim compare BASELINE CANDIDATE [OPTION]...\n"
+    "Match the cells (axis combinations) of two results files and test each\n"
+    "metric per cell (two-proportion test for deal rates, Welch t for means),\n"
+    "controlling the false discovery rate (Benjamini-Hochberg). Prints a\n"
+    "markdown table of what changed.\n"
+    "\n"
+    "  -a, --alpha A        false discovery rate (default 0.05)\n"
+    "  -m, --min-effect D   smallest absolute difference that counts (default 0)\n"
+    "  -M, --metrics LIST   comma-separated subset of deal_rate,u_buyer,u_seller,\n"
+    "                       joint_utility,rounds (default: all)\n"
+    "  -h, --help           display this help and exit\n"
+    "\n"
+    "Exit status: 0 nothing changed, 1 something changed, 2 error.\n";
+
 __attribute__((format(printf, 2, 3)))
 static int usage_error(const char *cmd, const char *fmt, ...)
 {
@@ -149,8 +179,10 @@ static void print_version(void)
 /* Parses options shared by all commands; returns -1 to continue, or an exit
  * code. `positional` receives the one expected argument. */
 typedef struct cmd_args {
-    const char *positional;
-    const char *output, *csv, *out_dir;
+    const char *positional, *positional2;
+    const char *output, *csv, *out_dir, *format, *gnuplot, *metrics;
+    double alpha, min_effect;
+    int have_alpha;
     unsigned long long threads, limit, job, sample, bootstrap, seed;
     int resume, force, quiet, have_job, have_sample;
 } cmd_args;
@@ -170,6 +202,24 @@ static int parse_args(const char *cmd, const char *usage, const char *shortopts,
         case 'o': a->output = optarg; break;
         case 'c': a->csv = optarg; break;
         case 'O': a->out_dir = optarg; break;
+        case 'f': a->format = optarg; break;
+        case 'g': a->gnuplot = optarg; break;
+        case 'M': a->metrics = optarg; break;
+        case 'a':
+        case 'm': {
+            char *end;
+            double v = strtod(optarg, &end);
+            if (*optarg == '\0' || *end != '\0' || !(v >= 0) || (c == 'a' && !(v > 0 && v < 1)))
+                return usage_error(cmd, "invalid --%s '%s'", c == 'a' ? "alpha" : "min-effect",
+                                   optarg);
+            if (c == 'a') {
+                a->alpha = v;
+                a->have_alpha = 1;
+            } else {
+                a->min_effect = v;
+            }
+            break;
+        }
         case 'b':
             if (!parse_u64(optarg, &a->bootstrap) || a->bootstrap < 2 || a->bootstrap > 1000000)
                 return usage_error(cmd, "invalid --bootstrap '%s' (expected 2..1000000)", optarg);
@@ -209,12 +259,16 @@ static int parse_args(const char *cmd, const char *usage, const char *shortopts,
     if (optind >= argc)
         return usage_error(cmd, "missing %s argument",
                            strcmp(cmd, "show") && strcmp(cmd, "export") &&
-                                   strcmp(cmd, "analyze")
-                               ? "SPEC"
+                                   strcmp(cmd, "analyze") && strcmp(cmd, "plot")
+                               ? (strcmp(cmd, "compare") ? "SPEC" : "BASELINE")
                                : "FILE");
-    if (optind + 1 < argc)
-        return usage_error(cmd, "unexpected argument '%s'", argv[optind + 1]);
+    int want = strcmp(cmd, "compare") ? 1 : 2;
+    if (optind + want < argc)
+        return usage_error(cmd, "unexpected argument '%s'", argv[optind + want]);
+    if (optind + want > argc)
+        return usage_error(cmd, "%s", "missing CANDIDATE argument");
     a->positional = argv[optind];
+    a->positional2 = want == 2 ? argv[optind + 1] : NULL;
     return -1;
 }
 
@@ -374,6 +428,48 @@ static int cmd_analyze(int argc, char **argv)
     return st ? fail(st, &err) : 0;
 }
 
+static int cmd_plot(int argc, char **argv)
+{
+    static const struct option longopts[] = {{"out", required_argument, NULL, 'O'},
+                                             {"format", required_argument, NULL, 'f'},
+                                             {"gnuplot", required_argument, NULL, 'g'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    cmd_args a = {0};
+    int rc = parse_args("plot", usage_plot, "O:f:g:h", longopts, argc, argv, &a);
+    if (rc >= 0)
+        return rc;
+    if (a.format && strcmp(a.format, "png") && strcmp(a.format, "svg") && strcmp(a.format, "pdf"))
+        return usage_error("plot", "invalid --format '%s' (expected png, svg or pdf)", a.format);
+    ns_plot_options opt = {.out_dir = a.out_dir, .format = a.format, .gnuplot = a.gnuplot};
+    ns_error err = {0};
+    ns_status st = ns_plot_run(a.positional, &opt, stdout, &err);
+    return st ? fail(st, &err) : 0;
+}
+
+static int cmd_compare(int argc, char **argv)
+{
+    static const struct option longopts[] = {{"alpha", required_argument, NULL, 'a'},
+                                             {"min-effect", required_argument, NULL, 'm'},
+                                             {"metrics", required_argument, NULL, 'M'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    cmd_args a = {0};
+    int rc = parse_args("compare", usage_compare, "a:m:M:h", longopts, argc, argv, &a);
+    if (rc >= 0)
+        return rc;
+    ns_compare_options opt = {.alpha = a.have_alpha ? a.alpha : 0.05,
+                              .min_effect = a.min_effect, .metrics = a.metrics};
+    ns_error err = {0};
+    int changed = 0;
+    ns_status st = ns_compare_run(a.positional, a.positional2, &opt, stdout, &changed, &err);
+    if (st) {
+        fail(st, &err);
+        return 2; /* a CI gate reads 1 as "changed": errors must not look like it */
+    }
+    return changed ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     /* GSL's default handler aborts the process; negsim checks return codes. */
@@ -393,7 +489,8 @@ int main(int argc, char **argv)
         const char *name;
         int (*fn)(int, char **);
     } cmds[] = {{"run", cmd_run}, {"validate", cmd_validate}, {"plan", cmd_plan},
-                {"show", cmd_show}, {"export", cmd_export}, {"analyze", cmd_analyze}};
+                {"show", cmd_show}, {"export", cmd_export}, {"analyze", cmd_analyze},
+                {"plot", cmd_plot}, {"compare", cmd_compare}};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (!strcmp(cmd, cmds[i].name))
             return cmds[i].fn(argc - 1, argv + 1);

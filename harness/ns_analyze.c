@@ -507,8 +507,10 @@ typedef struct outfile {
 
 static ns_status out_open(outfile *o, const char *dir, const char *name, ns_error *err)
 {
-    snprintf(o->final, sizeof o->final, "%s/%s", dir, name);
-    snprintf(o->tmp, sizeof o->tmp, "%s.tmp", o->final);
+    int n = snprintf(o->final, sizeof o->final, "%s/%s", dir, name);
+    if (n < 0 || (size_t)n >= sizeof o->final)
+        return ns_fail(err, NS_ERR_USAGE, "output folder name too long: %.64s...", dir);
+    snprintf(o->tmp, sizeof o->tmp, "%.4095s.tmp", o->final); /* fits: 4095 + 4 < 4200 */
     o->f = fopen(o->tmp, "w");
     if (!o->f)
         return ns_fail_errno(err, NS_ERR_IO, errno, "cannot create %s", o->tmp);

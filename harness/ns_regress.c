@@ -491,7 +491,7 @@ ns_status ns_regress_faratin_beta(const double *tau, const double *u,
     curve_data d = {.x = tau, .y = u, .n = n, .a = a, .r = r};
     gsl_multifit_nlinear_fdf fdf = {
         .f = faratin_f, .df = faratin_df, .fvv = NULL, .n = n, .p = 1, .params = &d};
-    double start = 0.0, theta, se_theta;
+    double start = 0.0, theta = 0.0, se_theta = 0.0; /* set on success */
     ns_status st = nlinear_solve(&fdf, &start, 1, &theta, &se_theta, &out->rss,
                                  &out->iterations, "concession fit", err);
     if (st) {

@@ -163,7 +163,7 @@ ns_status ns_stats_hedges_g(const double *x, size_t n1, const double *y,
                             size_t n2, double *g, ns_error *err)
 {
     assert(g);
-    double m[2], v[2];
+    double m[2] = {0, 0}, v[2] = {0, 0}; /* set by two_samples on success */
     ns_status st = two_samples(x, n1, y, n2, "Hedges' g", m, v, err);
     if (st)
         return st;
@@ -181,7 +181,7 @@ ns_status ns_stats_welch(const double *x, size_t n1, const double *y,
                          size_t n2, ns_welch *out, ns_error *err)
 {
     assert(out);
-    double m[2], v[2];
+    double m[2] = {0, 0}, v[2] = {0, 0}; /* set by two_samples on success */
     ns_status st = two_samples(x, n1, y, n2, "Welch t-test", m, v, err);
     if (st)
         return st;
