@@ -1,13 +1,14 @@
 /*
  * ns_analyze.c - `negsim analyze` (see ns_analyze.h).
  *
- * The two tables are read through memory compound types holding only the
- * columns used (HDF5 converts by member name), in hyperslabs of CHUNK_ROWS
- * rows, checking that row i of /jobs and /outcomes carry the same job_id.
+ * The two tables are streamed by ns_scan (hyperslabs of rows, row i of
+ * /jobs and /outcomes checked to carry the same job_id) through memory
+ * compound types holding only the columns used.
  */
 #include "ns_analyze.h"
 #include "ns_h5.h"
 #include "ns_regress.h"
+#include "ns_scan.h"
 #include "ns_stats.h"
 
 #include <errno.h>
@@ -21,7 +22,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CHUNK_ROWS 65536
 #define RES_CAP 100000 /* stored samples per level and metric / regression rows */
 #define STR_LEN 33     /* S32 columns plus a NUL */
 #define N_AXES 4
@@ -243,86 +243,21 @@ static void attr_str(hid_t loc, const char *obj, const char *name, char *buf, si
     H5Eclear2(H5E_DEFAULT);
 }
 
-/* Opens table `name`, checks it is 1-D compound with every member of
- * `mtype`, returns its row count. */
-static ns_status open_table(hid_t f, const char *path, const char *name, hid_t mtype,
-                            hid_t *dset, hsize_t *rows, ns_error *err)
+static ns_status accumulate_row(void *ctx, const void *j, const void *o, ns_error *err)
 {
-    *dset = H5Dopen2(f, name, H5P_DEFAULT);
-    if (*dset < 0)
-        return ns_h5_fail(err, NS_ERR_CORRUPT, "%s: no table /%s", path, name);
-    hid_t ft = H5Dget_type(*dset), sp = H5Dget_space(*dset);
-    ns_status st = NS_OK;
-    if (H5Tget_class(ft) != H5T_COMPOUND || H5Sget_simple_extent_ndims(sp) != 1) {
-        st = ns_fail(err, NS_ERR_CORRUPT, "%s: /%s is not a table of rows", path, name);
-    } else {
-        H5Sget_simple_extent_dims(sp, rows, NULL);
-        int nm = H5Tget_nmembers(mtype);
-        for (int i = 0; !st && i < nm; i++) {
-            char *m = H5Tget_member_name(mtype, (unsigned)i);
-            if (H5Tget_member_index(ft, m) < 0)
-                st = ns_fail(err, NS_ERR_CORRUPT, "%s: /%s has no column %s", path, name, m);
-            H5free_memory(m);
-        }
-    }
-    H5Sclose(sp);
-    H5Tclose(ft);
-    H5Eclear2(H5E_DEFAULT);
-    return st;
-}
-
-static herr_t read_rows(hid_t dset, hid_t mtype, hsize_t start, hsize_t n, void *dst)
-{
-    hid_t fs = H5Dget_space(dset), ms = H5Screate_simple(1, &n, NULL);
-    herr_t rc = H5Sselect_hyperslab(fs, H5S_SELECT_SET, &start, NULL, &n, NULL);
-    if (rc >= 0)
-        rc = H5Dread(dset, mtype, ms, fs, H5P_DEFAULT, dst);
-    H5Sclose(ms);
-    H5Sclose(fs);
-    return rc;
+    (void)err;
+    accumulate(ctx, j, o);
+    return NS_OK;
 }
 
 static ns_status scan(analysis *a, hid_t f, ns_error *err)
 {
-    hid_t jt = jobs_type(), ot = outcomes_type(), jd = -1, od = -1;
-    hsize_t jn = 0, on = 0;
-    jrow *jb = NULL;
-    orow *ob = NULL;
-    ns_status st = open_table(f, a->path, "jobs", jt, &jd, &jn, err);
-    if (!st)
-        st = open_table(f, a->path, "outcomes", ot, &od, &on, err);
-    if (!st && jn != on)
-        st = ns_fail(err, NS_ERR_CORRUPT, "%s: /jobs has %llu rows, /outcomes %llu", a->path,
-                     (unsigned long long)jn, (unsigned long long)on);
-    if (!st && jn == 0)
+    hid_t jt = jobs_type(), ot = outcomes_type();
+    uint64_t rows = 0;
+    ns_status st = ns_scan_jobs_outcomes(f, a->path, jt, sizeof(jrow), ot, sizeof(orow),
+                                         accumulate_row, a, &rows, err);
+    if (!st && rows == 0)
         st = ns_fail(err, NS_ERR_INPUT, "%s has no jobs to analyze", a->path);
-    if (!st) {
-        jb = ns_xmalloc(CHUNK_ROWS * sizeof *jb);
-        ob = ns_xmalloc(CHUNK_ROWS * sizeof *ob);
-    }
-    for (hsize_t start = 0; !st && start < jn; start += CHUNK_ROWS) {
-        hsize_t n = jn - start < CHUNK_ROWS ? jn - start : CHUNK_ROWS;
-        if (read_rows(jd, jt, start, n, jb) < 0 || read_rows(od, ot, start, n, ob) < 0) {
-            st = ns_h5_fail(err, NS_ERR_HDF5, "%s: cannot read /jobs and /outcomes rows "
-                            "%llu..%llu", a->path, (unsigned long long)start,
-                            (unsigned long long)(start + n));
-            break;
-        }
-        for (hsize_t i = 0; !st && i < n; i++) {
-            if (jb[i].job_id != ob[i].job_id)
-                st = ns_fail(err, NS_ERR_CORRUPT, "%s: row %llu is job %" PRIu64 " in /jobs "
-                             "but job %" PRIu64 " in /outcomes", a->path,
-                             (unsigned long long)(start + i), jb[i].job_id, ob[i].job_id);
-            else
-                accumulate(a, &jb[i], &ob[i]);
-        }
-    }
-    free(jb);
-    free(ob);
-    if (jd >= 0)
-        H5Dclose(jd);
-    if (od >= 0)
-        H5Dclose(od);
     H5Tclose(jt);
     H5Tclose(ot);
     H5Eclear2(H5E_DEFAULT);

@@ -3,9 +3,9 @@
  * results files (see ns_compare.h).
  *
  * Reading: /jobs and /outcomes are parallel tables (row i of both is the
- * same job), read together through small memory compound types holding
- * only the columns used, in hyperslabs of READ_ROWS rows, so memory does
- * not grow with the number of jobs, only with the number of cells.
+ * same job), streamed together by ns_scan through small memory compound
+ * types holding only the columns used, so memory does not grow with the
+ * number of jobs, only with the number of cells.
  *
  * Cells are kept in a growing array indexed by a POSIX hsearch_r table
  * (glibc <search.h>) on the joined axis labels; the table is rebuilt,
@@ -25,6 +25,7 @@
 #include "ns_compare.h"
 #include "ns_h5.h"
 #include "ns_results.h"
+#include "ns_scan.h"
 #include "ns_stats.h"
 
 #include <gsl/gsl_cdf.h>
@@ -36,7 +37,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define READ_ROWS 4096
 #define LABEL_LEN 32 /* NS_NAME_LEN: the S32 columns of /jobs */
 
 /* ---- cells ---------------------------------------------------------------- */
@@ -95,7 +95,7 @@ static void cellset_rehash(cellset *s, size_t hcap)
 }
 
 /* The cell of these axis labels, created when new. */
-static cell *cellset_get(cellset *s, char ax[N_AXES][LABEL_LEN])
+static cell *cellset_get(cellset *s, const char (*ax)[LABEL_LEN])
 {
     char key[N_AXES * LABEL_LEN + N_AXES];
     size_t k = 0;
@@ -186,25 +186,23 @@ static hid_t orow_type(void)
     return t;
 }
 
-static herr_t read_slab(hid_t dset, hid_t mtype, hsize_t start, hsize_t n, void *dst)
-{
-    hid_t fs = H5Dget_space(dset), ms = H5Screate_simple(1, &n, NULL);
-    herr_t rc = H5Sselect_hyperslab(fs, H5S_SELECT_SET, &start, NULL, &n, NULL);
-    if (rc >= 0)
-        rc = H5Dread(dset, mtype, ms, fs, H5P_DEFAULT, dst);
-    H5Sclose(ms);
-    H5Sclose(fs);
-    return rc;
-}
+typedef struct read_ctx {
+    const char *path;
+    cellset *s;
+} read_ctx;
 
-static hsize_t dset_rows(hid_t dset)
+static ns_status add_row(void *ctx, const void *job_row, const void *outcome_row, ns_error *err)
 {
-    hsize_t n = 0;
-    hid_t sp = H5Dget_space(dset);
-    if (H5Sget_simple_extent_ndims(sp) == 1)
-        H5Sget_simple_extent_dims(sp, &n, NULL);
-    H5Sclose(sp);
-    return n;
+    const read_ctx *rc = ctx;
+    const jrow *j = job_row;
+    const orow *o = outcome_row;
+    double v[N_MOMENTS] = {o->u_buyer, o->u_seller, o->joint, (double)o->rounds};
+    for (int m = 0; m < N_MOMENTS; m++)
+        if (!isfinite(v[m]))
+            return ns_fail(err, NS_ERR_CORRUPT, "%s: job %llu has a non-finite %s", rc->path,
+                           (unsigned long long)j->job_id, metric_names[m + 1]);
+    cell_add(cellset_get(rc->s, j->ax), o->deal, v);
+    return NS_OK;
 }
 
 /* Aggregates every job of `path` into cells. */
@@ -219,56 +217,13 @@ static ns_status read_cells(const char *path, cellset *s, ns_error *err)
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0)
         return ns_h5_fail(err, NS_ERR_IO, "cannot open %s", path);
-    hid_t jd = H5Dopen2(f, "jobs", H5P_DEFAULT);
-    hid_t od = jd < 0 ? -1 : H5Dopen2(f, "outcomes", H5P_DEFAULT);
     hid_t jt = jrow_type(), ot = orow_type();
-    jrow *jb = ns_xmalloc(READ_ROWS * sizeof *jb);
-    orow *ob = ns_xmalloc(READ_ROWS * sizeof *ob);
     cellset_rehash(s, 1024);
-    if (jd < 0 || od < 0) {
-        st = ns_h5_fail(err, NS_ERR_CORRUPT, "%s: no /jobs or /outcomes table", path);
-        goto done;
-    }
-    hsize_t rows = dset_rows(jd);
-    if (dset_rows(od) != rows) {
-        st = ns_fail(err, NS_ERR_CORRUPT, "%s: /jobs and /outcomes have different row counts",
-                     path);
-        goto done;
-    }
-    for (hsize_t at = 0; at < rows; at += READ_ROWS) {
-        hsize_t n = rows - at < READ_ROWS ? rows - at : READ_ROWS;
-        memset(jb, 0, n * sizeof *jb);
-        if (read_slab(jd, jt, at, n, jb) < 0 || read_slab(od, ot, at, n, ob) < 0) {
-            st = ns_h5_fail(err, NS_ERR_HDF5, "%s: cannot read /jobs and /outcomes rows", path);
-            goto done;
-        }
-        for (hsize_t i = 0; i < n; i++) {
-            if (jb[i].job_id != ob[i].job_id) {
-                st = ns_fail(err, NS_ERR_CORRUPT, "%s: row %llu of /jobs and /outcomes "
-                             "belong to different jobs", path, (unsigned long long)(at + i));
-                goto done;
-            }
-            double v[N_MOMENTS] = {ob[i].u_buyer, ob[i].u_seller, ob[i].joint,
-                                   (double)ob[i].rounds};
-            for (int m = 0; m < N_MOMENTS; m++)
-                if (!isfinite(v[m])) {
-                    st = ns_fail(err, NS_ERR_CORRUPT, "%s: job %llu has a non-finite %s",
-                                 path, (unsigned long long)jb[i].job_id,
-                                 metric_names[m + 1]);
-                    goto done;
-                }
-            cell_add(cellset_get(s, jb[i].ax), ob[i].deal, v);
-        }
-    }
-done:
-    free(jb);
-    free(ob);
+    read_ctx rc = {path, s};
+    st = ns_scan_jobs_outcomes(f, path, jt, sizeof(jrow), ot, sizeof(orow), add_row, &rc, NULL,
+                               err);
     H5Tclose(jt);
     H5Tclose(ot);
-    if (od >= 0)
-        H5Dclose(od);
-    if (jd >= 0)
-        H5Dclose(jd);
     H5Fclose(f);
     H5Eclear2(H5E_DEFAULT);
     if (st == NS_OK)
