@@ -172,8 +172,14 @@ typedef struct analysis {
 
 #define REG_W (N_TRAITS + 2)
 
-static void accumulate(analysis *a, const jrow *j, const orow *o)
+/* ns_scan_fn: adds one job and its outcome. */
+static ns_status accumulate(void *ctx, const void *job_row, const void *outcome_row,
+                            ns_error *err)
 {
+    (void)err;
+    analysis *a = ctx;
+    const jrow *j = job_row;
+    const orow *o = outcome_row;
     a->jobs++;
     a->deals += o->deal != 0;
     for (int k = 0; k < N_AXES; k++) {
@@ -206,6 +212,7 @@ static void accumulate(analysis *a, const jrow *j, const orow *o)
     row[N_TRAITS + 1] = o->share_buyer;
     if (ok)
         res_push(&a->reg, row, REG_W, a->rng);
+    return NS_OK;
 }
 
 /* ---- reading ----------------------------------------------------------- */
@@ -243,19 +250,12 @@ static void attr_str(hid_t loc, const char *obj, const char *name, char *buf, si
     H5Eclear2(H5E_DEFAULT);
 }
 
-static ns_status accumulate_row(void *ctx, const void *j, const void *o, ns_error *err)
-{
-    (void)err;
-    accumulate(ctx, j, o);
-    return NS_OK;
-}
-
 static ns_status scan(analysis *a, hid_t f, ns_error *err)
 {
     hid_t jt = jobs_type(), ot = outcomes_type();
     uint64_t rows = 0;
     ns_status st = ns_scan_jobs_outcomes(f, a->path, jt, sizeof(jrow), ot, sizeof(orow),
-                                         accumulate_row, a, &rows, err);
+                                         accumulate, a, &rows, err);
     if (!st && rows == 0)
         st = ns_fail(err, NS_ERR_INPUT, "%s has no jobs to analyze", a->path);
     H5Tclose(jt);

@@ -1,8 +1,8 @@
 /*
  * ns_plot.c - `negsim plot` (see ns_plot.h).
  *
- * One pass over /jobs + /outcomes (memory compound types holding only the
- * columns used, HDF5 converts by member name) gathers per tactic level the
+ * One pass over /jobs + /outcomes (streamed by ns_scan through memory
+ * compound types holding only the columns used) gathers per tactic level the
  * deal counts, running mean and variance of the own utility (Welford) and
  * the (round, event) pairs of the survival curves, and per pair of traits
  * the mean buyer surplus share per cell. A second pass over /rounds, joined
@@ -13,6 +13,7 @@
  */
 #include "ns_plot.h"
 #include "ns_h5.h"
+#include "ns_scan.h"
 #include "ns_stats.h"
 
 #include <dirent.h>
@@ -30,7 +31,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define CHUNK_ROWS 65536
 #define STR_LEN 33   /* S32 columns plus a NUL */
 #define SHORT_LEN 13 /* S8 / S12 columns plus a NUL */
 #define N_TRAITS 10
@@ -131,45 +131,6 @@ static hid_t ids_type(void)
     H5Tinsert(t, "buyer_tactic", HOFFSET(idrow, btac), s);
     H5Tclose(s);
     return t;
-}
-
-/* Opens table `name`, checks it is 1-D compound with every member of
- * `mtype`, returns its row count. */
-static ns_status open_table(hid_t f, const char *path, const char *name, hid_t mtype,
-                            hid_t *dset, hsize_t *rows, ns_error *err)
-{
-    *dset = H5Dopen2(f, name, H5P_DEFAULT);
-    if (*dset < 0)
-        return ns_h5_fail(err, NS_ERR_CORRUPT, "%s: no table /%s", path, name);
-    hid_t ft = H5Dget_type(*dset), sp = H5Dget_space(*dset);
-    ns_status st = NS_OK;
-    if (H5Tget_class(ft) != H5T_COMPOUND || H5Sget_simple_extent_ndims(sp) != 1) {
-        st = ns_fail(err, NS_ERR_CORRUPT, "%s: /%s is not a table of rows", path, name);
-    } else {
-        H5Sget_simple_extent_dims(sp, rows, NULL);
-        int nm = H5Tget_nmembers(mtype);
-        for (int i = 0; !st && i < nm; i++) {
-            char *m = H5Tget_member_name(mtype, (unsigned)i);
-            if (H5Tget_member_index(ft, m) < 0)
-                st = ns_fail(err, NS_ERR_CORRUPT, "%s: /%s has no column %s", path, name, m);
-            H5free_memory(m);
-        }
-    }
-    H5Sclose(sp);
-    H5Tclose(ft);
-    H5Eclear2(H5E_DEFAULT);
-    return st;
-}
-
-static herr_t read_rows(hid_t dset, hid_t mtype, hsize_t start, hsize_t n, void *dst)
-{
-    hid_t fs = H5Dget_space(dset), ms = H5Screate_simple(1, &n, NULL);
-    herr_t rc = H5Sselect_hyperslab(fs, H5S_SELECT_SET, &start, NULL, &n, NULL);
-    if (rc >= 0)
-        rc = H5Dread(dset, mtype, ms, fs, H5P_DEFAULT, dst);
-    H5Sclose(ms);
-    H5Sclose(fs);
-    return rc;
 }
 
 /* ---- accumulators ------------------------------------------------------ */
@@ -288,8 +249,14 @@ static void surv_push(level *l, double t, int ev)
     l->event[l->n_surv++] = ev;
 }
 
-static void accumulate(plotter *p, const jrow *j, const orow *o)
+/* ns_scan_fn: adds one job and its outcome. */
+static ns_status accumulate(void *ctx, const void *job_row, const void *outcome_row,
+                            ns_error *err)
 {
+    (void)err;
+    plotter *p = ctx;
+    const jrow *j = job_row;
+    const orow *o = outcome_row;
     p->jobs++;
     p->deals += o->deal != 0;
     for (int k = 0; k < 2; k++) {
@@ -309,7 +276,7 @@ static void accumulate(plotter *p, const jrow *j, const orow *o)
     for (int i = 0; i < N_TRAITS; i++)
         slot[i] = trait_slot(&p->tv[i], j->trait[i]);
     if (!o->deal || !isfinite(o->share_buyer))
-        return;
+        return NS_OK;
     for (int a = 0; a < N_TRAITS; a++)
         for (int b = a + 1; b < N_TRAITS; b++)
             if (slot[a] >= 0 && slot[b] >= 0) {
@@ -317,49 +284,17 @@ static void accumulate(plotter *p, const jrow *j, const orow *o)
                 c->n++;
                 c->sum += o->share_buyer;
             }
+    return NS_OK;
 }
 
 static ns_status scan_outcomes(plotter *p, hid_t f, ns_error *err)
 {
-    hid_t jt = jobs_type(), ot = outcomes_type(), jd = -1, od = -1;
-    hsize_t jn = 0, on = 0;
-    jrow *jb = NULL;
-    orow *ob = NULL;
-    ns_status st = open_table(f, p->path, "jobs", jt, &jd, &jn, err);
-    if (!st)
-        st = open_table(f, p->path, "outcomes", ot, &od, &on, err);
-    if (!st && jn != on)
-        st = ns_fail(err, NS_ERR_CORRUPT, "%s: /jobs has %llu rows, /outcomes %llu", p->path,
-                     (unsigned long long)jn, (unsigned long long)on);
-    if (!st && jn == 0)
+    hid_t jt = jobs_type(), ot = outcomes_type();
+    uint64_t rows = 0;
+    ns_status st = ns_scan_jobs_outcomes(f, p->path, jt, sizeof(jrow), ot, sizeof(orow),
+                                         accumulate, p, &rows, err);
+    if (!st && rows == 0)
         st = ns_fail(err, NS_ERR_INPUT, "%s has no jobs to plot", p->path);
-    if (!st) {
-        jb = ns_xmalloc(CHUNK_ROWS * sizeof *jb);
-        ob = ns_xmalloc(CHUNK_ROWS * sizeof *ob);
-    }
-    for (hsize_t start = 0; !st && start < jn; start += CHUNK_ROWS) {
-        hsize_t n = jn - start < CHUNK_ROWS ? jn - start : CHUNK_ROWS;
-        if (read_rows(jd, jt, start, n, jb) < 0 || read_rows(od, ot, start, n, ob) < 0) {
-            st = ns_h5_fail(err, NS_ERR_HDF5, "%s: cannot read /jobs and /outcomes rows "
-                            "%llu..%llu", p->path, (unsigned long long)start,
-                            (unsigned long long)(start + n));
-            break;
-        }
-        for (hsize_t i = 0; !st && i < n; i++) {
-            if (jb[i].job_id != ob[i].job_id)
-                st = ns_fail(err, NS_ERR_CORRUPT, "%s: row %llu is job %" PRIu64 " in /jobs "
-                             "but job %" PRIu64 " in /outcomes", p->path,
-                             (unsigned long long)(start + i), jb[i].job_id, ob[i].job_id);
-            else
-                accumulate(p, &jb[i], &ob[i]);
-        }
-    }
-    free(jb);
-    free(ob);
-    if (jd >= 0)
-        H5Dclose(jd);
-    if (od >= 0)
-        H5Dclose(od);
     H5Tclose(jt);
     H5Tclose(ot);
     H5Eclear2(H5E_DEFAULT);
@@ -473,9 +408,9 @@ static ns_status jc_seek(jcursor *c, uint64_t id, const idrow **found, const cha
         c->start += c->n;
         if (c->start >= c->rows)
             return NS_OK;
-        c->n = c->rows - c->start < CHUNK_ROWS ? c->rows - c->start : CHUNK_ROWS;
+        c->n = c->rows - c->start < NS_SCAN_CHUNK_ROWS ? c->rows - c->start : NS_SCAN_CHUNK_ROWS;
         c->i = 0;
-        if (read_rows(c->dset, c->type, c->start, c->n, c->buf) < 0)
+        if (ns_scan_read_rows(c->dset, c->type, c->start, c->n, c->buf) < 0)
             return ns_h5_fail(err, NS_ERR_HDF5, "%s: cannot read /jobs rows %llu..%llu", path,
                               (unsigned long long)c->start,
                               (unsigned long long)(c->start + c->n));
@@ -489,16 +424,16 @@ static ns_status scan_rounds(plotter *p, hid_t f, ns_error *err)
     jcursor jc = {.dset = -1, .type = ids_type()};
     rrow *rb = NULL;
     job_state js = {0};
-    ns_status st = open_table(f, p->path, "rounds", rt, &rd, &rn, err);
+    ns_status st = ns_scan_open_table(f, p->path, "rounds", rt, &rd, &rn, err);
     if (!st)
-        st = open_table(f, p->path, "jobs", jc.type, &jc.dset, &jc.rows, err);
+        st = ns_scan_open_table(f, p->path, "jobs", jc.type, &jc.dset, &jc.rows, err);
     if (!st) {
-        rb = ns_xmalloc(CHUNK_ROWS * sizeof *rb);
-        jc.buf = ns_xmalloc(CHUNK_ROWS * sizeof *jc.buf);
+        rb = ns_xmalloc(NS_SCAN_CHUNK_ROWS * sizeof *rb);
+        jc.buf = ns_xmalloc(NS_SCAN_CHUNK_ROWS * sizeof *jc.buf);
     }
-    for (hsize_t start = 0; !st && start < rn; start += CHUNK_ROWS) {
-        hsize_t n = rn - start < CHUNK_ROWS ? rn - start : CHUNK_ROWS;
-        if (read_rows(rd, rt, start, n, rb) < 0) {
+    for (hsize_t start = 0; !st && start < rn; start += NS_SCAN_CHUNK_ROWS) {
+        hsize_t n = rn - start < NS_SCAN_CHUNK_ROWS ? rn - start : NS_SCAN_CHUNK_ROWS;
+        if (ns_scan_read_rows(rd, rt, start, n, rb) < 0) {
             st = ns_h5_fail(err, NS_ERR_HDF5, "%s: cannot read /rounds rows %llu..%llu",
                             p->path, (unsigned long long)start,
                             (unsigned long long)(start + n));
