@@ -5,6 +5,7 @@
  * /jobs and /outcomes checked to carry the same job_id) through memory
  * compound types holding only the columns used.
  */
+#include "ns_fs.h"
 #include "ns_analyze.h"
 #include "ns_h5.h"
 #include "ns_regress.h"
@@ -418,23 +419,6 @@ static void fit_model(analysis *a, model *md, int deals_only, int y_col, int log
 
 /* ---- output ------------------------------------------------------------ */
 
-static ns_status make_dirs(const char *dir, ns_error *err)
-{
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", dir);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-            return ns_fail_errno(err, NS_ERR_IO, errno, "cannot create folder %s", buf);
-        *p = '/';
-    }
-    if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-        return ns_fail_errno(err, NS_ERR_IO, errno, "cannot create folder %s", buf);
-    return NS_OK;
-}
-
 typedef struct outfile {
     char final[4096], tmp[4200];
     FILE *f;
@@ -701,7 +685,7 @@ static void print_headline(const analysis *a, FILE *out)
 
 static ns_status write_outputs(const analysis *a, const char *dir, FILE *out, ns_error *err)
 {
-    ns_status st = make_dirs(dir, err);
+    ns_status st = ns_fs_mkdirs(dir, err);
     outfile o;
     if (!st && !(st = out_open(&o, dir, "effectiveness.csv", err))) {
         write_effectiveness_csv(a, o.f);

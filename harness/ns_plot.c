@@ -11,6 +11,7 @@
  * written next to them and gnuplot (fork/execvp, stdin = the script) draws
  * into DIR/<name>.<format>.tmp; each is renamed once gnuplot succeeded.
  */
+#include "ns_fs.h"
 #include "ns_plot.h"
 #include "ns_h5.h"
 #include "ns_scan.h"
@@ -875,23 +876,6 @@ static ns_status run_gnuplot(const char *prog, const char *script, const char *e
     return NS_OK;
 }
 
-static ns_status make_dirs(const char *dir, ns_error *err)
-{
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", dir);
-    for (char *q = buf + 1; *q; q++) {
-        if (*q != '/')
-            continue;
-        *q = '\0';
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-            return ns_fail_errno(err, NS_ERR_IO, errno, "cannot create folder %s", buf);
-        *q = '/';
-    }
-    if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-        return ns_fail_errno(err, NS_ERR_IO, errno, "cannot create folder %s", buf);
-    return NS_OK;
-}
-
 static void remove_tree(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -1027,7 +1011,7 @@ ns_status ns_plot_run(const char *results_path, const ns_plot_options *opt, FILE
         H5Fclose(f);
     }
     if (!st)
-        st = make_dirs(dir, err);
+        st = ns_fs_mkdirs(dir, err);
     if (!st)
         st = draw(p, dir, fmt, prog, out, err);
     plotter_free(p);

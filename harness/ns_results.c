@@ -20,6 +20,7 @@
  * innermost HDF5 message.
  */
 #include "ns_results.h"
+#include "ns_fs.h"
 #include "ns_h5.h"
 
 #include <errno.h>
@@ -771,9 +772,9 @@ ns_status ns_results_export_csv(const char *path, const char *dir, ns_error *err
     ns_status st = open_results(path, &f, err);
     if (st)
         return st;
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+    if ((st = ns_fs_mkdirs(dir, err))) {
         H5Fclose(f);
-        return ns_fail_errno(err, NS_ERR_IO, errno, "cannot create folder %s", dir);
+        return st;
     }
     static const char *const tables[] = {"jobs", "outcomes", "rounds", "transcripts"};
     for (int i = 0; !st && i < 4; i++)

@@ -37,6 +37,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ns_fs.h"
 #include "ns_engine.h"
 #include "ns_journal.h"
 #include "ns_progress.h"
@@ -97,17 +98,7 @@ static ns_status make_parent_dirs(const char *path, ns_error *err)
 {
     char dir[PATH_MAX];
     parent_dir(path, dir, sizeof dir);
-    for (char *p = dir + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(dir, 0777) != 0 && errno != EEXIST)
-            return ns_fail_errno(err, NS_ERR_IO, errno, "cannot create folder %s", dir);
-        *p = '/';
-    }
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST)
-        return ns_fail_errno(err, NS_ERR_IO, errno, "cannot create folder %s", dir);
-    return NS_OK;
+    return ns_fs_mkdirs(dir, err);
 }
 
 /* ---- the run state ---------------------------------------------------- */
