@@ -14,6 +14,8 @@
 
 #include <errno.h>
 #include <gsl/gsl_rng.h>
+#include <gsl/gsl_sort.h>
+#include <gsl/gsl_statistics_double.h>
 #include <hdf5.h>
 #include <inttypes.h>
 #include <math.h>
@@ -25,6 +27,8 @@
 
 #define RES_CAP 100000 /* stored samples per level and metric / regression rows */
 #define STR_LEN 33     /* S32 columns plus a NUL */
+#define SHORT_LEN 13   /* S8 / S12 columns plus a NUL */
+#define MAX_ROUND 100000 /* rounds beyond this are ignored by the convergence tables */
 #define N_AXES 4
 #define N_TRAITS 10
 
@@ -47,6 +51,8 @@ typedef struct jrow {
 typedef struct orow {
     uint64_t job_id;
     int8_t deal;
+    int32_t rounds;
+    char ending[SHORT_LEN];
     double u_buyer, u_seller, joint, share_buyer, share_seller;
 } orow;
 
@@ -71,6 +77,12 @@ static hid_t outcomes_type(void)
     hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(orow));
     H5Tinsert(t, "job_id", HOFFSET(orow, job_id), H5T_NATIVE_UINT64);
     H5Tinsert(t, "deal", HOFFSET(orow, deal), H5T_NATIVE_INT8);
+    H5Tinsert(t, "rounds", HOFFSET(orow, rounds), H5T_NATIVE_INT32);
+    hid_t s = H5Tcopy(H5T_C_S1);
+    H5Tset_size(s, SHORT_LEN);
+    H5Tset_strpad(s, H5T_STR_NULLTERM);
+    H5Tinsert(t, "ending", HOFFSET(orow, ending), s);
+    H5Tclose(s);
     H5Tinsert(t, "u_buyer", HOFFSET(orow, u_buyer), H5T_NATIVE_DOUBLE);
     H5Tinsert(t, "u_seller", HOFFSET(orow, u_seller), H5T_NATIVE_DOUBLE);
     H5Tinsert(t, "joint_utility", HOFFSET(orow, joint), H5T_NATIVE_DOUBLE);
@@ -123,6 +135,17 @@ typedef struct level {
     int has_p;                 /* ... and gave a p-value */
     double diff, g, p, q;
     char note[128];            /* why a comparison is missing */
+    /* convergence (tactic axes only) */
+    uint64_t c_conv, c_stall, c_div, c_skip, c_unfit; /* negotiations by decay class */
+    uint64_t b_skip, b_unfit;  /* this side's beta: skipped, fit failed */
+    reservoir beta;            /* this side's fitted Faratin beta */
+    reservoir surv;            /* (rounds, event) pairs for Kaplan-Meier */
+    uint64_t agree_n;          /* deals with a round count */
+    double agree_sum;
+    uint64_t *agree_hist;      /* deals by rounds (index = rounds) */
+    size_t agree_len;
+    double beta_med, beta_q25, beta_q75, agree_mean, agree_median;
+    double *still_open;        /* KM S(r) for r = 1..max_rounds */
 } level;
 
 typedef struct axis {
@@ -169,6 +192,10 @@ typedef struct analysis {
     gsl_rng *rng;
     model ols, logit;
     char created[64], spec_name[256], now[32];
+    int max_rounds;            /* T: root attribute, else the largest `rounds` seen */
+    int max_seen;
+    int has_rounds;            /* the /rounds pass ran */
+    uint64_t conv_jobs;        /* negotiations followed through /rounds */
 } analysis;
 
 #define REG_W (N_TRAITS + 2)
@@ -193,6 +220,25 @@ static ns_status accumulate(void *ctx, const void *job_row, const void *outcome_
         double joint = o->deal && isfinite(o->joint) ? o->joint : 0;
         l->n++;
         l->deals += o->deal != 0;
+        if ((k == 0 || k == 2) && o->rounds >= 0 && o->rounds <= MAX_ROUND) {
+            int ev = strcmp(o->ending, "agreement") == 0 || strcmp(o->ending, "walkaway") == 0;
+            double pair[2] = {(double)o->rounds, ev};
+            res_push(&l->surv, pair, 2, a->rng);
+            if (o->rounds > a->max_seen)
+                a->max_seen = o->rounds;
+            if (o->deal) {
+                if ((size_t)o->rounds >= l->agree_len) {
+                    size_t nl = (size_t)o->rounds + 1;
+                    l->agree_hist = ns_xrealloc(l->agree_hist, nl * sizeof *l->agree_hist);
+                    memset(l->agree_hist + l->agree_len, 0,
+                           (nl - l->agree_len) * sizeof *l->agree_hist);
+                    l->agree_len = nl;
+                }
+                l->agree_hist[o->rounds]++;
+                l->agree_n++;
+                l->agree_sum += o->rounds;
+            }
+        }
         l->sum_own += own;
         l->sum_joint += joint;
         res_push(&l->own, &own, 1, a->rng);
@@ -263,6 +309,386 @@ static ns_status scan(analysis *a, hid_t f, ns_error *err)
     H5Tclose(ot);
     H5Eclear2(H5E_DEFAULT);
     return st;
+}
+
+/* ---- convergence: /rounds joined to /jobs ------------------------------ */
+
+static int attr_int(hid_t loc, const char *name, int *v)
+{
+    int ok = 0;
+    if (H5Aexists(loc, name) > 0) {
+        hid_t at = H5Aopen(loc, name, H5P_DEFAULT);
+        if (at >= 0) {
+            int32_t x = 0;
+            ok = H5Aread(at, H5T_NATIVE_INT32, &x) >= 0;
+            if (ok)
+                *v = (int)x;
+            H5Aclose(at);
+        }
+    }
+    H5Eclear2(H5E_DEFAULT);
+    return ok;
+}
+
+typedef struct rrow {
+    uint64_t job_id;
+    int32_t round;
+    char speaker[SHORT_LEN], action[SHORT_LEN];
+    double u_buyer, u_seller;
+} rrow;
+
+typedef struct idrow {
+    uint64_t job_id;
+    char btac[STR_LEN], stac[STR_LEN];
+} idrow;
+
+static hid_t rounds_type(void)
+{
+    hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(rrow)), s = H5Tcopy(H5T_C_S1);
+    H5Tset_size(s, SHORT_LEN);
+    H5Tset_strpad(s, H5T_STR_NULLTERM);
+    H5Tinsert(t, "job_id", HOFFSET(rrow, job_id), H5T_NATIVE_UINT64);
+    H5Tinsert(t, "round", HOFFSET(rrow, round), H5T_NATIVE_INT32);
+    H5Tinsert(t, "speaker", HOFFSET(rrow, speaker), s);
+    H5Tinsert(t, "action", HOFFSET(rrow, action), s);
+    H5Tinsert(t, "u_buyer", HOFFSET(rrow, u_buyer), H5T_NATIVE_DOUBLE);
+    H5Tinsert(t, "u_seller", HOFFSET(rrow, u_seller), H5T_NATIVE_DOUBLE);
+    H5Tclose(s);
+    return t;
+}
+
+static hid_t ids_type(void)
+{
+    hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(idrow)), s = H5Tcopy(H5T_C_S1);
+    H5Tset_size(s, STR_LEN);
+    H5Tset_strpad(s, H5T_STR_NULLTERM);
+    H5Tinsert(t, "job_id", HOFFSET(idrow, job_id), H5T_NATIVE_UINT64);
+    H5Tinsert(t, "buyer_tactic", HOFFSET(idrow, btac), s);
+    H5Tinsert(t, "seller_tactic", HOFFSET(idrow, stac), s);
+    H5Tclose(s);
+    return t;
+}
+
+static level *level_find(axis *ax, const char *name)
+{
+    for (size_t i = 0; i < ax->n; i++)
+        if (strcmp(ax->lv[i].name, name) == 0)
+            return &ax->lv[i];
+    return NULL;
+}
+
+/* A growable array of (x, y) points. */
+typedef struct series {
+    double *x, *y;
+    size_t n, cap;
+} series;
+
+static void series_push(series *s, double x, double y)
+{
+    if (s->n == s->cap) {
+        s->cap = s->cap ? 2 * s->cap : 32;
+        s->x = ns_xrealloc(s->x, s->cap * sizeof *s->x);
+        s->y = ns_xrealloc(s->y, s->cap * sizeof *s->y);
+    }
+    s->x[s->n] = x;
+    s->y[s->n++] = y;
+}
+
+/* One negotiation being followed through /rounds. The gap is ns_plot.c's:
+ * |u_buyer(buyer's latest offer) - u_buyer(seller's latest offer)| at the
+ * end of each round, divided by that gap once both had offered; 0 at the
+ * round of an accept. The buffers are kept from job to job. */
+typedef struct cjob {
+    uint64_t id;
+    int active;
+    level *lv[2];        /* buyer_tactic, seller_tactic level; NULL: unknown */
+    int round, has_b, has_s, opened, flat, ended;
+    int moves[2];        /* moves made by buyer, seller */
+    double bu, su, g0, gap;
+    series gaps;         /* (round, normalised gap) */
+    series offers[2];    /* per side: (move number, own utility of its offer) */
+} cjob;
+
+static void cj_close_round(cjob *c)
+{
+    if (c->opened && c->round >= 1 && c->round <= MAX_ROUND && isfinite(c->gap / c->g0))
+        series_push(&c->gaps, (double)c->round, c->gap / c->g0);
+}
+
+static void cj_row(cjob *c, const rrow *r)
+{
+    if (c->ended)
+        return;
+    if (r->round != c->round) {
+        cj_close_round(c);
+        c->round = r->round;
+    }
+    int side = strcmp(r->speaker, "buyer") == 0 ? 0 : strcmp(r->speaker, "seller") == 0 ? 1 : -1;
+    if (side >= 0)
+        c->moves[side]++;
+    if (strcmp(r->action, "offer") == 0) {
+        double own = side == 0 ? r->u_buyer : r->u_seller;
+        if (side >= 0 && isfinite(own))
+            series_push(&c->offers[side], (double)c->moves[side], own);
+        if (side < 0 || !isfinite(r->u_buyer))
+            return;
+        if (side == 0) {
+            c->bu = r->u_buyer;
+            c->has_b = 1;
+        } else {
+            c->su = r->u_buyer;
+            c->has_s = 1;
+        }
+        if (c->has_b && c->has_s) {
+            double g = fabs(c->bu - c->su);
+            if (!c->opened && !c->flat) {
+                if (g > 1e-12) {
+                    c->opened = 1;
+                    c->g0 = g;
+                } else {
+                    c->flat = 1; /* opened in agreement: nothing to normalise */
+                }
+            }
+            c->gap = g;
+        }
+    } else if (strcmp(r->action, "accept") == 0 || strcmp(r->action, "walk") == 0) {
+        if (strcmp(r->action, "accept") == 0)
+            c->gap = 0;
+        cj_close_round(c);
+        c->ended = 1;
+    }
+}
+
+/* Fits and files the negotiation followed in `c`. */
+static void cj_finish(analysis *a, cjob *c)
+{
+    if (!c->active)
+        return;
+    c->active = 0;
+    if (!c->ended)
+        cj_close_round(c);
+    if (!c->lv[0] && !c->lv[1])
+        return;
+    a->conv_jobs++;
+    int cls; /* 0 converging, 1 stalling, 2 diverging, 3 skipped, 4 unfitted */
+    ns_error e;
+    ns_curve_fit fit;
+    if (!c->opened || c->flat || c->gaps.n < 3)
+        cls = 3;
+    else if (ns_regress_decay(c->gaps.x, c->gaps.y, c->gaps.n, &fit, &e) ||
+             !isfinite(fit.k) || !isfinite(fit.se_k))
+        cls = 4;
+    else if (fit.k - 1.96 * fit.se_k > 0)
+        cls = 0;
+    else if (fit.k + 1.96 * fit.se_k < 0)
+        cls = 2;
+    else
+        cls = 1;
+    for (int s = 0; s < 2; s++) {
+        level *l = c->lv[s];
+        if (!l)
+            continue;
+        uint64_t *cnt[5] = {&l->c_conv, &l->c_stall, &l->c_div, &l->c_skip, &l->c_unfit};
+        (*cnt[cls])++;
+        /* this side's Faratin beta */
+        series *o = &c->offers[s];
+        double T = (double)a->max_rounds;
+        if (o->n < 3 || a->max_rounds < 1) {
+            l->b_skip++;
+            continue;
+        }
+        double first = o->y[0], last = o->y[o->n - 1];
+        double r = last < first ? last : first;
+        int ok = first != r;
+        for (size_t i = 0; ok && i < o->n; i++) {
+            o->x[i] /= T; /* move number -> tau = t / T */
+            ok = o->x[i] > 0 && o->x[i] <= 1;
+        }
+        if (!ok) {
+            l->b_skip++;
+            continue;
+        }
+        if (ns_regress_faratin_beta(o->x, o->y, o->n, first, r, &fit, &e) || !isfinite(fit.k)) {
+            l->b_unfit++;
+            continue;
+        }
+        res_push(&l->beta, &fit.k, 1, a->rng);
+    }
+}
+
+/* Moves the /jobs cursor to job `id`; *found NULL when there is none. */
+typedef struct jcursor {
+    hid_t dset, type;
+    hsize_t rows, start, n, i;
+    idrow *buf;
+} jcursor;
+
+static ns_status jc_seek(jcursor *c, uint64_t id, const idrow **found, const char *path,
+                         ns_error *err)
+{
+    *found = NULL;
+    for (;;) {
+        while (c->i < c->n && c->buf[c->i].job_id < id)
+            c->i++;
+        if (c->i < c->n) {
+            if (c->buf[c->i].job_id == id)
+                *found = &c->buf[c->i];
+            return NS_OK;
+        }
+        c->start += c->n;
+        if (c->start >= c->rows)
+            return NS_OK;
+        c->n = c->rows - c->start < NS_SCAN_CHUNK_ROWS ? c->rows - c->start : NS_SCAN_CHUNK_ROWS;
+        c->i = 0;
+        if (ns_scan_read_rows(c->dset, c->type, c->start, c->n, c->buf) < 0)
+            return ns_h5_fail(err, NS_ERR_HDF5, "%s: cannot read /jobs rows %llu..%llu", path,
+                              (unsigned long long)c->start,
+                              (unsigned long long)(c->start + c->n));
+    }
+}
+
+static ns_status scan_rounds(analysis *a, hid_t f, ns_error *err)
+{
+    if (H5Lexists(f, "rounds", H5P_DEFAULT) <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return NS_OK; /* no per-move table: the section says so */
+    }
+    hid_t rt = rounds_type(), rd = -1;
+    hsize_t rn = 0;
+    jcursor jc = {.dset = -1, .type = ids_type()};
+    rrow *rb = NULL;
+    cjob cj;
+    memset(&cj, 0, sizeof cj);
+    ns_status st = ns_scan_open_table(f, a->path, "rounds", rt, &rd, &rn, err);
+    if (!st)
+        st = ns_scan_open_table(f, a->path, "jobs", jc.type, &jc.dset, &jc.rows, err);
+    if (!st) {
+        rb = ns_xmalloc(NS_SCAN_CHUNK_ROWS * sizeof *rb);
+        jc.buf = ns_xmalloc(NS_SCAN_CHUNK_ROWS * sizeof *jc.buf);
+        a->has_rounds = 1;
+    }
+    for (hsize_t start = 0; !st && start < rn; start += NS_SCAN_CHUNK_ROWS) {
+        hsize_t n = rn - start < NS_SCAN_CHUNK_ROWS ? rn - start : NS_SCAN_CHUNK_ROWS;
+        if (ns_scan_read_rows(rd, rt, start, n, rb) < 0) {
+            st = ns_h5_fail(err, NS_ERR_HDF5, "%s: cannot read /rounds rows %llu..%llu",
+                            a->path, (unsigned long long)start,
+                            (unsigned long long)(start + n));
+            break;
+        }
+        for (hsize_t i = 0; !st && i < n; i++) {
+            const rrow *r = &rb[i];
+            if (!cj.active || r->job_id != cj.id) {
+                if (cj.active && r->job_id < cj.id) {
+                    st = ns_fail(err, NS_ERR_CORRUPT, "%s: /rounds is not sorted by job_id "
+                                 "(row %llu)", a->path, (unsigned long long)(start + i));
+                    break;
+                }
+                cj_finish(a, &cj);
+                series g = cj.gaps, o0 = cj.offers[0], o1 = cj.offers[1];
+                memset(&cj, 0, sizeof cj);
+                cj.gaps = g;
+                cj.offers[0] = o0;
+                cj.offers[1] = o1;
+                cj.gaps.n = cj.offers[0].n = cj.offers[1].n = 0;
+                cj.active = 1;
+                cj.id = r->job_id;
+                const idrow *jr;
+                st = jc_seek(&jc, r->job_id, &jr, a->path, err);
+                if (!st && jr) {
+                    cj.lv[0] = level_find(&a->ax[0], jr->btac);
+                    cj.lv[1] = level_find(&a->ax[2], jr->stac);
+                }
+            }
+            if (!st)
+                cj_row(&cj, r);
+        }
+    }
+    if (!st)
+        cj_finish(a, &cj);
+    free(cj.gaps.x);
+    free(cj.gaps.y);
+    for (int s = 0; s < 2; s++) {
+        free(cj.offers[s].x);
+        free(cj.offers[s].y);
+    }
+    free(rb);
+    free(jc.buf);
+    if (rd >= 0)
+        H5Dclose(rd);
+    if (jc.dset >= 0)
+        H5Dclose(jc.dset);
+    H5Tclose(rt);
+    H5Tclose(jc.type);
+    H5Eclear2(H5E_DEFAULT);
+    return st;
+}
+
+/* Medians, quartiles and the Kaplan-Meier curve of each tactic level. */
+static ns_status conv_stats(analysis *a, ns_error *err)
+{
+    for (int k = 0; k < N_AXES; k += 2) {
+        axis *ax = &a->ax[k];
+        for (size_t i = 0; i < ax->n; i++) {
+            level *l = &ax->lv[i];
+            l->beta_med = l->beta_q25 = l->beta_q75 = NAN;
+            if (l->beta.n) {
+                gsl_sort(l->beta.x, 1, l->beta.n);
+                l->beta_med = gsl_stats_median_from_sorted_data(l->beta.x, 1, l->beta.n);
+                l->beta_q25 = gsl_stats_quantile_from_sorted_data(l->beta.x, 1, l->beta.n, 0.25);
+                l->beta_q75 = gsl_stats_quantile_from_sorted_data(l->beta.x, 1, l->beta.n, 0.75);
+            }
+            l->agree_mean = l->agree_median = NAN;
+            if (l->agree_n) {
+                l->agree_mean = l->agree_sum / (double)l->agree_n;
+                /* median of the histogram: the mean of the order statistics
+                 * (n-1)/2 and n/2 (0-based) */
+                uint64_t lo = (l->agree_n - 1) / 2, hi = l->agree_n / 2, seen = 0;
+                double vlo = NAN, vhi = NAN;
+                for (size_t r = 0; r < l->agree_len; r++) {
+                    uint64_t c = l->agree_hist[r];
+                    if (isnan(vlo) && lo < seen + c)
+                        vlo = (double)r;
+                    if (isnan(vhi) && hi < seen + c)
+                        vhi = (double)r;
+                    seen += c;
+                }
+                l->agree_median = (vlo + vhi) / 2;
+            }
+            size_t T = a->max_rounds > 0 ? (size_t)a->max_rounds : 0;
+            l->still_open = ns_xcalloc(T ? T : 1, sizeof *l->still_open);
+            for (size_t r = 0; r < T; r++)
+                l->still_open[r] = 1;
+            if (l->surv.n == 0 || T == 0)
+                continue;
+            double *t = ns_xmalloc(l->surv.n * sizeof *t);
+            int *ev = ns_xmalloc(l->surv.n * sizeof *ev);
+            for (size_t j = 0; j < l->surv.n; j++) {
+                t[j] = l->surv.x[2 * j];
+                ev[j] = l->surv.x[2 * j + 1] != 0;
+            }
+            ns_km *km = NULL;
+            ns_status st = ns_km_compute(t, ev, l->surv.n, &km, err);
+            free(t);
+            free(ev);
+            if (st)
+                return st;
+            size_t j = 0;
+            double s = 1;
+            for (size_t r = 1; r <= T; r++) {
+                while (j < km->n && km->time[j] <= (double)r)
+                    s = km->surv[j++];
+                l->still_open[r - 1] = s;
+            }
+            ns_km_free(km);
+        }
+    }
+    return NS_OK;
+}
+
+static double share(uint64_t k, const level *l)
+{
+    uint64_t n = l->c_conv + l->c_stall + l->c_div;
+    return n ? (double)k / (double)n : NAN;
 }
 
 /* ---- statistics -------------------------------------------------------- */
@@ -683,6 +1109,129 @@ static void print_headline(const analysis *a, FILE *out)
     }
 }
 
+static void write_convergence_csv(const analysis *a, FILE *f)
+{
+    fputs("axis,level,n,negotiations_fitted,converging,stalling,diverging,skipped,unfitted,"
+          "share_converging,share_stalling,share_diverging,beta_n,beta_median,beta_q25,"
+          "beta_q75,deals,rounds_to_agreement_mean,rounds_to_agreement_median,round,"
+          "still_open\n", f);
+    for (int k = 0; k < N_AXES; k += 2) {
+        const axis *ax = &a->ax[k];
+        for (size_t i = 0; i < ax->n; i++) {
+            const level *l = &ax->lv[i];
+            for (int r = 1; r <= a->max_rounds; r++) {
+                fprintf(f, "%s,%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
+                        ",%" PRIu64 ",%" PRIu64, ax->name, l->name, l->n,
+                        l->c_conv + l->c_stall + l->c_div, l->c_conv, l->c_stall, l->c_div,
+                        l->c_skip, l->c_unfit);
+                csv_num(f, share(l->c_conv, l));
+                csv_num(f, share(l->c_stall, l));
+                csv_num(f, share(l->c_div, l));
+                fprintf(f, ",%" PRIu64, l->beta.seen);
+                csv_num(f, l->beta_med);
+                csv_num(f, l->beta_q25);
+                csv_num(f, l->beta_q75);
+                fprintf(f, ",%" PRIu64, l->agree_n);
+                csv_num(f, l->agree_mean);
+                csv_num(f, l->agree_median);
+                fprintf(f, ",%d", r);
+                csv_num(f, l->still_open[r - 1]);
+                fputc('\n', f);
+            }
+        }
+    }
+}
+
+/* The still-open fraction at a few rounds, as "r1 0.97, ...". */
+static void km_points(const analysis *a, const level *l, char *buf, size_t size)
+{
+    int T = a->max_rounds, pts[4] = {1, (T + 3) / 4, (T + 1) / 2, T};
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < 4 && T > 0; i++) {
+        if (i && pts[i] <= pts[i - 1])
+            continue;
+        int w = snprintf(buf + used, size - used, "%sr%d %.3f", used ? ", " : "", pts[i],
+                         l->still_open[pts[i] - 1]);
+        if (w < 0 || (size_t)w >= size - used)
+            break;
+        used += (size_t)w;
+    }
+}
+
+static void write_convergence_report(const analysis *a, FILE *f)
+{
+    fprintf(f, "## Convergence\n\n");
+    if (!a->has_rounds) {
+        fprintf(f, "This file has no `/rounds` table: no convergence analysis.\n\n");
+        return;
+    }
+    fprintf(f, "- Offer gap: |u_buyer of the buyer's latest offer - u_buyer of the seller's "
+            "latest offer| at the end of each round, divided by that gap once both had "
+            "offered (as `negsim plot`); 0 at the round of an accept. Per negotiation with at "
+            "least 3 gap points, gap(round) = a·exp(-k·round) is fitted (nonlinear least "
+            "squares): converging when k - 1.96·se(k) > 0, diverging when k + 1.96·se(k) < 0, "
+            "else stalling. Skipped: fewer than 3 points or opened in agreement; unfitted: "
+            "the fit failed. Shares are of the fitted negotiations.\n"
+            "- Concession exponent beta: per negotiation and side, u = a - (a - r)·τ^(1/β) "
+            "fitted to the side's own utility of its offers at τ = t/T (t: its move number, "
+            "T = max_rounds = %d), a = its first offer, r = its last offer (skipped when not "
+            "lower, or with fewer than 3 offers). Boulware β < 1, conceder β > 1. Median and "
+            "interquartile range over a reservoir sample of at most %d per level.\n"
+            "- Rounds to agreement: deals only. Still open: Kaplan-Meier fraction of "
+            "negotiations not yet ended after each round (event: agreement or walk-away at its "
+            "round; impasse censored), from a sample of at most %d per level; all rounds in "
+            "`convergence.csv`.\n"
+            "- %" PRIu64 " negotiations followed through `/rounds`.\n\n",
+            a->max_rounds, RES_CAP, RES_CAP, a->conv_jobs);
+    for (int k = 0; k < N_AXES; k += 2) {
+        const axis *ax = &a->ax[k];
+        fprintf(f, "### %s\n\n", ax->name);
+        fprintf(f, "| level | n | fitted | converging | stalling | diverging | skipped | "
+                "unfitted | β median [IQR] (n) | rounds to agreement mean / median | "
+                "still open |\n|---|---:|---:|---:|---:|---:|---:|---:|---|---|---|\n");
+        for (size_t i = 0; i < ax->n; i++) {
+            const level *l = &ax->lv[i];
+            char km[128];
+            km_points(a, l, km, sizeof km);
+            fprintf(f, "| %s | %" PRIu64 " | %" PRIu64 " | %.3f | %.3f | %.3f | %" PRIu64
+                    " | %" PRIu64 " | ", l->name, l->n, l->c_conv + l->c_stall + l->c_div,
+                    share(l->c_conv, l), share(l->c_stall, l), share(l->c_div, l), l->c_skip,
+                    l->c_unfit);
+            if (l->beta.n)
+                fprintf(f, "%.3f [%.3f, %.3f] (%" PRIu64 ")", l->beta_med, l->beta_q25,
+                        l->beta_q75, l->beta.seen);
+            else
+                fputs("–", f);
+            if (l->agree_n)
+                fprintf(f, " | %.2f / %.1f", l->agree_mean, l->agree_median);
+            else
+                fputs(" | –", f);
+            fprintf(f, " | %s |\n", km);
+        }
+        fputc('\n', f);
+    }
+}
+
+static void print_convergence(const analysis *a, FILE *out)
+{
+    if (!a->has_rounds)
+        return;
+    fprintf(out, "\nconvergence (shares of fitted negotiations; beta: median concession "
+            "exponent of that side)\n");
+    for (int k = 0; k < N_AXES; k += 2) {
+        const axis *ax = &a->ax[k];
+        fprintf(out, "  %-20s %8s %6s %6s %6s %8s %9s\n", ax->name, "fitted", "conv",
+                "stall", "div", "beta", "rounds");
+        for (size_t i = 0; i < ax->n; i++) {
+            const level *l = &ax->lv[i];
+            fprintf(out, "  %-20s %8" PRIu64 " %6.3f %6.3f %6.3f %8.3f %9.2f\n", l->name,
+                    l->c_conv + l->c_stall + l->c_div, share(l->c_conv, l),
+                    share(l->c_stall, l), share(l->c_div, l), l->beta_med, l->agree_mean);
+        }
+    }
+}
+
 static ns_status write_outputs(const analysis *a, const char *dir, FILE *out, ns_error *err)
 {
     ns_status st = ns_fs_mkdirs(dir, err);
@@ -697,10 +1246,16 @@ static ns_status write_outputs(const analysis *a, const char *dir, FILE *out, ns
     }
     if (!st && !(st = out_open(&o, dir, "report.md", err))) {
         write_report(a, o.f);
+        write_convergence_report(a, o.f);
+        st = out_close(&o, err);
+    }
+    if (!st && !(st = out_open(&o, dir, "convergence.csv", err))) {
+        write_convergence_csv(a, o.f);
         st = out_close(&o, err);
     }
     if (!st && out) {
         print_headline(a, out);
+        print_convergence(a, out);
         fprintf(out, "\nreport: %s/report.md\n", dir);
         if (ferror(out))
             st = ns_fail(err, NS_ERR_IO, "cannot write the summary");
@@ -717,6 +1272,10 @@ static void analysis_free(analysis *a)
             free(a->ax[k].lv[i].own.x);
             free(a->ax[k].lv[i].share.x);
             free(a->ax[k].lv[i].joint.x);
+            free(a->ax[k].lv[i].beta.x);
+            free(a->ax[k].lv[i].surv.x);
+            free(a->ax[k].lv[i].agree_hist);
+            free(a->ax[k].lv[i].still_open);
         }
         free(a->ax[k].lv);
     }
@@ -783,10 +1342,16 @@ ns_status ns_analyze_run(const char *results_path, const ns_analyze_options *opt
         a->rng = gsl_rng_alloc(gsl_rng_mt19937);
         gsl_rng_set(a->rng, (unsigned long)a->opt.seed);
         st = scan(a, f, err);
+        if (!st && (!attr_int(f, "max_rounds", &a->max_rounds) || a->max_rounds < 1))
+            a->max_rounds = a->max_seen;
+        if (!st)
+            st = scan_rounds(a, f, err);
         H5Fclose(f);
     }
     if (!st)
         st = level_stats(a, err);
+    if (!st)
+        st = conv_stats(a, err);
     if (!st) {
         fit_model(a, &a->ols, 1, N_TRAITS + 1, 0);
         fit_model(a, &a->logit, 0, N_TRAITS, 1);

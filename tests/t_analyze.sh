@@ -54,9 +54,37 @@ check "constant trait dropped in regression.csv" \
 check "OLS fitted" grep -q "^ols_surplus_share_buyer,intercept,fitted" "$d/regression.csv"
 check "report names dropped predictors" grep -q "Dropped predictors" "$d/report.md"
 
+# convergence: decay classes, Faratin beta, Kaplan-Meier still-open curve
+c="$d/convergence.csv"
+check "wrote convergence.csv" [ -s "$c" ]
+check "report has a Convergence section" grep -q "^## Convergence" "$d/report.md"
+check "headline has a convergence table" grep -q "^convergence" "$TMP/out"
+cv() { awk -F, -v a="$1" -v l="$2" -v col="$3" 'NR > 1 && $1 == a && $2 == l { print $col; exit }' "$c"; }
+# measured on small.yaml: boulware ~0.58, conceder ~2.7
+check "buyer boulware median beta < 1 ($(cv buyer_tactic boulware 14))" \
+    awk -v b="$(cv buyer_tactic boulware 14)" 'BEGIN { exit !(b != "" && b != "nan" && b < 1) }'
+check "buyer conceder median beta > 1 ($(cv buyer_tactic conceder 14))" \
+    awk -v b="$(cv buyer_tactic conceder 14)" 'BEGIN { exit !(b != "" && b != "nan" && b > 1) }'
+check "convergence levels as in effectiveness.csv" \
+    [ "$(awk -F, 'NR > 1 && $1 == "buyer_tactic" { print $2 }' "$c" | sort -u | tr '\n' ' ')" = "$(levels buyer_tactic)" ]
+check "shares sum to 1 per level" \
+    awk -F, 'NR > 1 { s = $10 + $11 + $12; if ($4 == 0 || s < 0.999999 || s > 1.000001) bad = 1 } END { exit bad }' "$c"
+check "fitted = converging + stalling + diverging" \
+    awk -F, 'NR > 1 && $4 != $5 + $6 + $7 { bad = 1 } END { exit bad }' "$c"
+check "n = fitted + skipped + unfitted" \
+    awk -F, 'NR > 1 && $3 != $4 + $8 + $9 { bad = 1 } END { exit bad }' "$c"
+check "still_open within [0,1] and non-increasing in round" \
+    awk -F, 'NR > 1 { k = $1 "," $2; if ($21 < 0 || $21 > 1) bad = 1;
+             if (k == pk && ($20 != pr + 1 || $21 > ps + 1e-12)) bad = 1;
+             if (k != pk && $20 != 1) bad = 1; pk = k; pr = $20; ps = $21 } END { exit bad }' "$c"
+mr=$(h5dump -a /max_rounds "$f" 2>/dev/null | sed -n 's/.*(0): *\([0-9]*\).*/\1/p' | head -1)
+check "rounds 1..max_rounds ($mr) per level" \
+    awk -F, -v m="$mr" 'NR > 1 { n[$1 "," $2]++; if ($20 > m) bad = 1 } END { for (k in n) if (n[k] != m) bad = 1; exit bad || m == "" }' "$c"
+
 # same seed, same numbers; default folder is FILE without .h5
 "$NEGSIM" analyze "$f" --out "$TMP/an2" >/dev/null 2>&1
 check "same seed, same effectiveness.csv" cmp -s "$e" "$TMP/an2/effectiveness.csv"
+check "same seed, same convergence.csv" cmp -s "$c" "$TMP/an2/convergence.csv"
 "$NEGSIM" analyze "$f" >/dev/null 2>&1
 check "default folder FILE without .h5" [ -s "$TMP/small/report.md" ]
 
