@@ -37,3 +37,14 @@ done >"$tmp/m"
 awk '{ print $1 / 1024 }' "$tmp/m" | median | awk '{ printf "bench sweep_1m_peak_rss %.0f MiB\n", $1 }'
 awk '{ print $2 }' "$tmp/m" | median | awk '{ printf "bench sweep_1m_wall %.1f s\n", $1 }'
 ls -l "$tmp/m.h5" | awk '{ printf "bench sweep_1m_file_size %.0f MiB\n", $5 / 1048576 }'
+
+# 4. analyze the one-million-job file: wall time and peak memory, median of 3
+i=0
+while [ $i -lt 3 ]; do
+    /usr/bin/time -f "%M %e" -o "$tmp/time" "$negsim" analyze "$tmp/m.h5" --out "$tmp/m_an" \
+        >/dev/null
+    cat "$tmp/time"
+    i=$((i + 1))
+done >"$tmp/a"
+awk '{ print $2 }' "$tmp/a" | median | awk '{ printf "bench analyze_1m %.1f s\n", $1 }'
+awk '{ print $1 / 1024 }' "$tmp/a" | median | awk '{ printf "bench analyze_1m_peak_rss %.0f MiB\n", $1 }'

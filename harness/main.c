@@ -47,7 +47,8 @@ static const char usage_main[] =
     "\n"
     "Run 'negsim COMMAND --help' for a command's options.\n"
     "Exit status: 0 success, 1 failure, 2 invalid usage or input,\n"
-    "130 interrupted (what finished is saved; --resume continues).\n";
+    "3 LLM budget reached, 130 interrupted (in both cases what finished is\n"
+    "saved and --resume continues).\n";
 
 static const char usage_run[] =
     "Usage: negsim run SPEC [OPTION]...\n"
@@ -58,6 +59,12 @@ static const char usage_run[] =
     "      --resume        continue an unfinished run of the same spec\n"
     "      --force         replace an existing results file\n"
     "      --limit N       run at most N jobs now (--resume continues)\n"
+    "      --budget-usd X  LLM sweeps: never spend more than X US dollars now;\n"
+    "                      at the cap new calls stop, calls in flight finish, and\n"
+    "                      unfinished jobs wait for --resume (exit status 3)\n"
+    "      --no-cache      LLM sweeps: neither read nor fill the response cache\n"
+    "      --cache FILE    LLM sweeps: response cache file (default $NEGSIM_CACHE,\n"
+    "                      else ~/.cache/negsim/responses.sqlite)\n"
     "  -q, --quiet         no progress output\n"
     "  -h, --help          display this help and exit\n"
     "\n"
@@ -104,10 +111,14 @@ static const char usage_analyze[] =
     "utility with bootstrap 95% intervals; difference, Hedges' g, Welch p and\n"
     "Benjamini-Hochberg q against the 'none' level), and regressions of surplus\n"
     "share (OLS) and of the deal (logistic) on both sides' Big Five traits.\n"
-    "Writes DIR/report.md, effectiveness.csv and regression.csv; prints the\n"
-    "headline tables. The results file is only read.\n"
+    "Convergence of offers, survival of open negotiations; judge scores and\n"
+    "cost per model for LLM runs. Writes DIR/report.md and CSV files, prints\n"
+    "the headline tables, and stores the tables in FILE as the group /analysis\n"
+    "(FILE is replaced atomically; its run data are copied unchanged).\n"
     "\n"
     "  -O, --out DIR       output folder (default: FILE without .h5)\n"
+    "  -B, --by AXIS,...   also per cell of these /jobs columns (e.g. scenario,\n"
+    "                      buyer_personality, seller_personality, opener)\n"
     "  -b, --bootstrap N   bootstrap resamples (default 1000)\n"
     "  -S, --seed S        bootstrap seed (default 1)\n"
     "  -h, --help          display this help and exit\n";
@@ -180,14 +191,15 @@ static void print_version(void)
  * code. `positional` receives the one expected argument. */
 typedef struct cmd_args {
     const char *positional, *positional2;
-    const char *output, *csv, *out_dir, *format, *gnuplot, *metrics;
-    double alpha, min_effect;
+    const char *output, *csv, *out_dir, *format, *gnuplot, *metrics, *cache, *by;
+    double alpha, min_effect, budget;
+    int no_cache;
     int have_alpha;
     unsigned long long threads, limit, job, sample, bootstrap, seed;
     int resume, force, quiet, have_job, have_sample;
 } cmd_args;
 
-enum { OPT_RESUME = 256, OPT_FORCE, OPT_LIMIT };
+enum { OPT_RESUME = 256, OPT_FORCE, OPT_LIMIT, OPT_BUDGET, OPT_NO_CACHE, OPT_CACHE };
 
 static int parse_args(const char *cmd, const char *usage, const char *shortopts,
                       const struct option *longopts, int argc, char **argv,
@@ -202,6 +214,7 @@ static int parse_args(const char *cmd, const char *usage, const char *shortopts,
         case 'o': a->output = optarg; break;
         case 'c': a->csv = optarg; break;
         case 'O': a->out_dir = optarg; break;
+        case 'B': a->by = optarg; break;
         case 'f': a->format = optarg; break;
         case 'g': a->gnuplot = optarg; break;
         case 'M': a->metrics = optarg; break;
@@ -230,6 +243,17 @@ static int parse_args(const char *cmd, const char *usage, const char *shortopts,
             break;
         case 'q': a->quiet = 1; break;
         case OPT_RESUME: a->resume = 1; break;
+        case OPT_NO_CACHE: a->no_cache = 1; break;
+        case OPT_CACHE: a->cache = optarg; break;
+        case OPT_BUDGET: {
+            char *end;
+            double v = strtod(optarg, &end);
+            if (*optarg == '\0' || *end != '\0' || !(v > 0) || v > 1e9)
+                return usage_error(cmd, "invalid --budget-usd '%s' (expected a positive amount)",
+                                   optarg);
+            a->budget = v;
+            break;
+        }
         case OPT_FORCE: a->force = 1; break;
         case 'j':
             if (!parse_u64(optarg, &a->threads) || a->threads < 1 || a->threads > 4096)
@@ -294,6 +318,8 @@ static int cmd_run(int argc, char **argv)
         {"output", required_argument, NULL, 'o'}, {"threads", required_argument, NULL, 'j'},
         {"resume", no_argument, NULL, OPT_RESUME}, {"force", no_argument, NULL, OPT_FORCE},
         {"limit", required_argument, NULL, OPT_LIMIT}, {"quiet", no_argument, NULL, 'q'},
+        {"budget-usd", required_argument, NULL, OPT_BUDGET},
+        {"no-cache", no_argument, NULL, OPT_NO_CACHE}, {"cache", required_argument, NULL, OPT_CACHE},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     cmd_args a = {0};
     int rc = parse_args("run", usage_run, "o:j:qh", longopts, argc, argv, &a);
@@ -305,14 +331,15 @@ static int cmd_run(int argc, char **argv)
     if ((rc = load_spec(a.positional, &spec)) >= 0)
         return rc;
     ns_run_options opt = {.output = a.output, .threads = (int)a.threads, .resume = a.resume,
-                          .force = a.force, .limit = a.limit, .quiet = a.quiet};
+                          .force = a.force, .limit = a.limit, .quiet = a.quiet,
+                          .no_cache = a.no_cache, .cache_path = a.cache, .budget_usd = a.budget};
     ns_run_summary sum;
     ns_error err = {0};
     ns_status st = ns_run(spec, &opt, &sum, &err);
     if (sum.already_complete) {
         fprintf(stderr, "%s: %s is already complete (%llu jobs); nothing to do\n", prog,
                 sum.output, (unsigned long long)sum.jobs_before);
-    } else if (st == NS_OK || st == NS_ERR_INTERRUPTED) {
+    } else if (st == NS_OK || st == NS_ERR_INTERRUPTED || st == NS_ERR_BUDGET) {
         uint64_t all = sum.jobs_before + sum.jobs;
         printf("results:     %s (%s)\n", sum.output,
                sum.complete ? "complete" : "incomplete: --resume continues");
@@ -328,9 +355,15 @@ static int cmd_run(int argc, char **argv)
                    100.0 * (double)sum.impasses / (double)all);
             printf("mean rounds: %.2f\n", sum.mean_rounds);
         }
-        printf("wall time:   %.2f s with %d thread%s (%.0f jobs/s)\n", sum.wall_seconds,
-               sum.threads, sum.threads == 1 ? "" : "s",
-               sum.wall_seconds > 0 ? (double)sum.jobs / sum.wall_seconds : 0.0);
+        if (sum.llm) {
+            printf("spent:       $%.4f paid in this run (cache hits are free)\n", sum.spent_usd);
+            printf("wall time:   %.2f s, one event loop (%.2f jobs/s)\n", sum.wall_seconds,
+                   sum.wall_seconds > 0 ? (double)sum.jobs / sum.wall_seconds : 0.0);
+        } else {
+            printf("wall time:   %.2f s with %d thread%s (%.0f jobs/s)\n", sum.wall_seconds,
+                   sum.threads, sum.threads == 1 ? "" : "s",
+                   sum.wall_seconds > 0 ? (double)sum.jobs / sum.wall_seconds : 0.0);
+        }
     }
     ns_spec_free(spec);
     return st ? fail(st, &err) : 0;
@@ -369,9 +402,17 @@ static int cmd_plan(int argc, char **argv)
         return rc;
     ns_plan_estimate est;
     ns_error err = {0};
-    ns_status st = ns_plan_estimate_run(spec, a.have_sample ? a.sample : 2000, &est, &err);
-    if (!st)
-        ns_plan_print(spec, &est, a.threads ? (int)a.threads : omp_get_max_threads(), stdout);
+    ns_status st;
+    if (ns_spec_has_llm(spec)) {
+        /* nothing is run or sent: the grid, then calls, tokens and cost */
+        ns_plan_print(spec, NULL, 0, stdout);
+        st = ns_plan_llm(spec, a.have_sample ? a.sample : 64, stdout, &err);
+    } else {
+        st = ns_plan_estimate_run(spec, a.have_sample ? a.sample : 2000, &est, &err);
+        if (!st)
+            ns_plan_print(spec, &est, a.threads ? (int)a.threads : omp_get_max_threads(),
+                          stdout);
+    }
     ns_spec_free(spec);
     return st ? fail(st, &err) : 0;
 }
@@ -415,16 +456,19 @@ static int cmd_analyze(int argc, char **argv)
     static const struct option longopts[] = {{"out", required_argument, NULL, 'O'},
                                              {"bootstrap", required_argument, NULL, 'b'},
                                              {"seed", required_argument, NULL, 'S'},
+                                             {"by", required_argument, NULL, 'B'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     cmd_args a = {0};
-    int rc = parse_args("analyze", usage_analyze, "O:b:S:h", longopts, argc, argv, &a);
+    int rc = parse_args("analyze", usage_analyze, "O:b:S:B:h", longopts, argc, argv, &a);
     if (rc >= 0)
         return rc;
     ns_analyze_options opt = {.out_dir = a.out_dir, .bootstrap = (unsigned)a.bootstrap,
-                              .seed = a.seed};
+                              .seed = a.seed, .by = a.by, .warnings = stderr};
     ns_error err = {0};
     ns_status st = ns_analyze_run(a.positional, &opt, stdout, &err);
+    if (st == NS_ERR_USAGE)
+        return usage_error("analyze", "%s", err.msg);
     return st ? fail(st, &err) : 0;
 }
 

@@ -12,6 +12,7 @@ const char *const ns_action_names[3] = {"offer", "accept", "walk"};
 
 static const ns_agent_kind *const kinds[] = {
     &ns_agent_builtin,
+    &ns_agent_llm,
 };
 #define N_KINDS ((int)(sizeof kinds / sizeof kinds[0]))
 
@@ -26,5 +27,5 @@ const ns_agent_kind *ns_agent_kind_find(const char *name)
 const char *ns_agent_kind_names(void)
 {
     /* Kept by hand in step with `kinds`; test_agent checks that they agree. */
-    return "builtin";
+    return "builtin, llm";
 }

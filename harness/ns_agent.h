@@ -23,10 +23,23 @@
 typedef enum ns_action { NS_ACT_OFFER = 0, NS_ACT_ACCEPT, NS_ACT_WALK } ns_action;
 extern const char *const ns_action_names[3]; /* "offer", "accept", "walk" */
 
+/* Why an agent could not move; the negotiation then ends without a turn. */
+typedef enum ns_move_failure {
+    NS_MOVE_OK = 0,
+    NS_MOVE_INVALID,  /* the model's replies stayed invalid after repair */
+    NS_MOVE_ERROR     /* the model could not be reached (a fault class) */
+} ns_move_failure;
+
+struct ns_llm_turn_row;
+
 typedef struct ns_move {
     ns_action action;
     double value[NS_MAX_ISSUES];  /* the offer, for NS_ACT_OFFER */
     const char *text;             /* own message, or NULL for a template */
+    ns_move_failure failure;      /* NS_MOVE_OK unless the agent gave up */
+    /* LLM agents: how the move was obtained (model, tokens, latency,
+     * cost), copied into the turn's ns_llm_turn_row; NULL otherwise */
+    const struct ns_llm_turn_row *llm;
 } ns_move;
 
 enum { NS_AGENT_READY = 0, NS_AGENT_PENDING = 1 };
@@ -38,9 +51,13 @@ typedef struct ns_agent_kind {
     size_t state_size;    /* per-negotiation state the engine provides */
     void (*begin)(void *state, const struct ns_negotiation *neg, int side);
     int (*decide)(void *state, const struct ns_negotiation *neg, ns_move *move);
+    /* Releases what the state owns; called before the state is reused and
+     * when the engine is destroyed. NULL when the state owns nothing. */
+    void (*end)(void *state);
 } ns_agent_kind;
 
 extern const ns_agent_kind ns_agent_builtin;
+extern const ns_agent_kind ns_agent_llm;   /* ns_agent_llm.c */
 
 /* Kind registered under `name`, or NULL. */
 const ns_agent_kind *ns_agent_kind_find(const char *name);

@@ -3,34 +3,55 @@
  *
  * The two tables are streamed by ns_scan (hyperslabs of rows, row i of
  * /jobs and /outcomes checked to carry the same job_id) through memory
- * compound types holding only the columns used.
+ * compound types holding only the columns used; the optional columns of
+ * LLM runs (models, cost, tokens, judge scores) are added to those types
+ * only when the file's own types have them (H5Tget_member_index), so one
+ * reader serves files with and without them.
+ *
+ * Every output table is built once as a `table` (named, typed columns and
+ * packed rows) and then written twice: as CSV and as a 1-D compound
+ * dataset of /analysis, so the two cannot disagree. /analysis is written
+ * into a copy of the results file (reflink when the file system has it)
+ * that is synced and renamed over the original: a reader sees the old file
+ * or the new one, and the run's tables are copied bytes.
  */
+#define _GNU_SOURCE /* copy_file_range */
 #include "ns_fs.h"
 #include "ns_analyze.h"
+#include "ns_config.h"
 #include "ns_h5.h"
 #include "ns_regress.h"
 #include "ns_scan.h"
 #include "ns_stats.h"
 
+#include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <gsl/gsl_cdf.h>
 #include <gsl/gsl_rng.h>
 #include <gsl/gsl_sort.h>
 #include <gsl/gsl_statistics_double.h>
 #include <hdf5.h>
 #include <inttypes.h>
+#include <linux/fs.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #define RES_CAP 100000 /* stored samples per level and metric / regression rows */
+#define BY_CAP 20000   /* the same per cell of --by: cells can be many */
 #define STR_LEN 33     /* S32 columns plus a NUL */
 #define SHORT_LEN 13   /* S8 / S12 columns plus a NUL */
+#define MODEL_LEN 65   /* S64 columns (model names, --by values) plus a NUL */
+#define CELL_LEN (NS_ANALYZE_MAX_BY * MODEL_LEN + 1)
 #define MAX_ROUND 100000 /* rounds beyond this are ignored by the convergence tables */
 #define N_AXES 4
 #define N_TRAITS 10
+#define N_ROLES 3 /* buyer, seller, judge: the agents a job may have a model for */
 
 static const char *const axis_names[N_AXES] = {"buyer_tactic", "buyer_influence",
                                                "seller_tactic", "seller_influence"};
@@ -39,6 +60,154 @@ static const char *const trait_names[N_TRAITS] = {
     "buyer_agreeableness",  "buyer_neuroticism", "seller_openness",
     "seller_conscientiousness", "seller_extraversion", "seller_agreeableness",
     "seller_neuroticism"};
+static const char *const role_names[N_ROLES] = {"buyer", "seller", "judge"};
+static const char *const model_cols[N_ROLES] = {"buyer_model", "seller_model", "judge_model"};
+
+/* ---- tables: one definition, written as CSV and as an HDF5 dataset ------ */
+
+#define TAB_MAXCOL 48
+#define TAB_STR 64 /* string cells: at most 63 bytes, NUL-terminated */
+
+typedef enum { T_STR, T_U64, T_F64 } tkind;
+
+typedef struct tcol {
+    const char *name; /* not owned: a literal or an option string */
+    tkind kind;
+    size_t off;
+} tcol;
+
+typedef struct table {
+    const char *name; /* file stem and dataset name */
+    tcol col[TAB_MAXCOL];
+    int ncol, at;     /* columns; next column to fill */
+    size_t row;       /* bytes per row */
+    unsigned char *buf;
+    size_t n, cap;    /* rows */
+} table;
+
+static void tab_init(table *t, const char *name)
+{
+    memset(t, 0, sizeof *t);
+    t->name = name;
+}
+
+static void tab_col(table *t, const char *name, tkind k)
+{
+    assert(t->ncol < TAB_MAXCOL && t->n == 0);
+    t->col[t->ncol].name = name;
+    t->col[t->ncol].kind = k;
+    t->col[t->ncol++].off = t->row;
+    t->row += k == T_STR ? TAB_STR : 8;
+}
+
+/* The next cell, in column order; a new zeroed row starts at column 0. */
+static unsigned char *tab_next(table *t, tkind k)
+{
+    if (t->at == 0) {
+        if (t->n == t->cap) {
+            t->cap = t->cap ? 2 * t->cap : 16;
+            t->buf = ns_xrealloc(t->buf, t->cap * t->row);
+        }
+        memset(t->buf + t->n * t->row, 0, t->row);
+        t->n++;
+    }
+    const tcol *c = &t->col[t->at];
+    assert(c->kind == k);
+    (void)k;
+    t->at = (t->at + 1) % t->ncol;
+    return t->buf + (t->n - 1) * t->row + c->off;
+}
+
+static void tab_s(table *t, const char *s)
+{
+    char *dst = (char *)tab_next(t, T_STR);
+    size_t n = s ? strnlen(s, TAB_STR - 1) : 0;
+    if (n)
+        memcpy(dst, s, n); /* the rest of the cell is zero already */
+}
+
+static void tab_u(table *t, uint64_t v)
+{
+    memcpy(tab_next(t, T_U64), &v, sizeof v);
+}
+
+static void tab_d(table *t, double v)
+{
+    memcpy(tab_next(t, T_F64), &v, sizeof v);
+}
+
+static void tab_free(table *t)
+{
+    free(t->buf);
+    t->buf = NULL;
+    t->n = t->cap = 0;
+}
+
+/* CSV: strings as they are (levels and names hold no commas), integers in
+ * decimal, doubles as %.10g with "nan" for NaN. */
+static void tab_write_csv(const table *t, FILE *f)
+{
+    for (int c = 0; c < t->ncol; c++)
+        fprintf(f, "%s%s", c ? "," : "", t->col[c].name);
+    fputc('\n', f);
+    for (size_t i = 0; i < t->n; i++) {
+        const unsigned char *r = t->buf + i * t->row;
+        for (int c = 0; c < t->ncol; c++) {
+            const unsigned char *p = r + t->col[c].off;
+            if (c)
+                fputc(',', f);
+            if (t->col[c].kind == T_STR) {
+                fputs((const char *)p, f);
+            } else if (t->col[c].kind == T_U64) {
+                uint64_t v;
+                memcpy(&v, p, sizeof v);
+                fprintf(f, "%" PRIu64, v);
+            } else {
+                double v;
+                memcpy(&v, p, sizeof v);
+                if (isnan(v))
+                    fputs("nan", f);
+                else
+                    fprintf(f, "%.10g", v);
+            }
+        }
+        fputc('\n', f);
+    }
+}
+
+/* The row type: S64 strings, uint64, float64, packed as in the buffer. */
+static hid_t tab_h5type(const table *t)
+{
+    hid_t ty = H5Tcreate(H5T_COMPOUND, t->row), s = H5Tcopy(H5T_C_S1);
+    H5Tset_size(s, TAB_STR);
+    H5Tset_strpad(s, H5T_STR_NULLTERM);
+    for (int c = 0; c < t->ncol; c++)
+        H5Tinsert(ty, t->col[c].name, t->col[c].off,
+                  t->col[c].kind == T_STR   ? s
+                  : t->col[c].kind == T_U64 ? H5T_NATIVE_UINT64
+                                            : H5T_NATIVE_DOUBLE);
+    H5Tclose(s);
+    return ty;
+}
+
+/* Writes `t` as the 1-D compound dataset t->name of group `g`. */
+static ns_status tab_write_h5(const table *t, hid_t g, ns_error *err)
+{
+    hsize_t dims[1] = {t->n};
+    hid_t ty = tab_h5type(t), sp = H5Screate_simple(1, dims, NULL), d = -1;
+    ns_status st = NS_OK;
+    if (ty < 0 || sp < 0 ||
+        (d = H5Dcreate2(g, t->name, ty, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
+        (t->n && H5Dwrite(d, ty, H5S_ALL, H5S_ALL, H5P_DEFAULT, t->buf) < 0))
+        st = ns_h5_fail(err, NS_ERR_HDF5, "cannot write /analysis/%s", t->name);
+    if (d >= 0 && H5Dclose(d) < 0 && !st)
+        st = ns_h5_fail(err, NS_ERR_HDF5, "cannot write /analysis/%s", t->name);
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (ty >= 0)
+        H5Tclose(ty);
+    return st;
+}
 
 /* ---- rows as read ------------------------------------------------------ */
 
@@ -46,6 +215,8 @@ typedef struct jrow {
     uint64_t job_id;
     double trait[N_TRAITS];
     char axis[N_AXES][STR_LEN];
+    char model[N_ROLES][MODEL_LEN];    /* LLM runs only */
+    char by[NS_ANALYZE_MAX_BY][MODEL_LEN]; /* --by columns not read otherwise */
 } jrow;
 
 typedef struct orow {
@@ -54,41 +225,73 @@ typedef struct orow {
     int32_t rounds;
     char ending[SHORT_LEN];
     double u_buyer, u_seller, joint, share_buyer, share_seller;
+    /* LLM runs only (has_cost) */
+    double cost, role_cost[N_ROLES], latency;
+    int64_t in_tok, out_tok;
+    int32_t requests, cache_hits, retries, repairs, invalid;
+    char error[17];
+    /* LLM runs with a judge only (has_judge): buyer, seller x influencing, tactic */
+    double score[2][2];
 } orow;
 
-static hid_t jobs_type(void)
+static const char *const cost_cols[] = {"cost_usd", "buyer_cost_usd", "seller_cost_usd",
+                                        "judge_cost_usd", "input_tokens", "output_tokens",
+                                        "requests", "cache_hits", "retries", "repairs",
+                                        "invalid_outputs", "latency_ms", "error"};
+static const char *const score_cols[2][2] = {
+    {"buyer_influencing_score", "buyer_tactic_score"},
+    {"seller_influencing_score", "seller_tactic_score"}};
+static const char *const rounds_llm_cols[] = {"model", "input_tokens", "output_tokens",
+                                              "latency_ms", "cached"};
+
+static hid_t str_type(size_t n)
 {
-    hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(jrow));
     hid_t s = H5Tcopy(H5T_C_S1);
-    H5Tset_size(s, STR_LEN);
+    H5Tset_size(s, n);
     H5Tset_strpad(s, H5T_STR_NULLTERM);
-    H5Tinsert(t, "job_id", HOFFSET(jrow, job_id), H5T_NATIVE_UINT64);
-    for (int i = 0; i < N_TRAITS; i++)
-        H5Tinsert(t, trait_names[i], HOFFSET(jrow, trait) + (size_t)i * sizeof(double),
-                  H5T_NATIVE_DOUBLE);
-    for (int i = 0; i < N_AXES; i++)
-        H5Tinsert(t, axis_names[i], HOFFSET(jrow, axis) + (size_t)i * STR_LEN, s);
-    H5Tclose(s);
-    return t;
+    return s;
 }
 
-static hid_t outcomes_type(void)
+static void insert_str(hid_t t, const char *name, size_t off, size_t n)
 {
-    hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(orow));
-    H5Tinsert(t, "job_id", HOFFSET(orow, job_id), H5T_NATIVE_UINT64);
-    H5Tinsert(t, "deal", HOFFSET(orow, deal), H5T_NATIVE_INT8);
-    H5Tinsert(t, "rounds", HOFFSET(orow, rounds), H5T_NATIVE_INT32);
-    hid_t s = H5Tcopy(H5T_C_S1);
-    H5Tset_size(s, SHORT_LEN);
-    H5Tset_strpad(s, H5T_STR_NULLTERM);
-    H5Tinsert(t, "ending", HOFFSET(orow, ending), s);
+    hid_t s = str_type(n);
+    H5Tinsert(t, name, off, s);
     H5Tclose(s);
-    H5Tinsert(t, "u_buyer", HOFFSET(orow, u_buyer), H5T_NATIVE_DOUBLE);
-    H5Tinsert(t, "u_seller", HOFFSET(orow, u_seller), H5T_NATIVE_DOUBLE);
-    H5Tinsert(t, "joint_utility", HOFFSET(orow, joint), H5T_NATIVE_DOUBLE);
-    H5Tinsert(t, "surplus_share_buyer", HOFFSET(orow, share_buyer), H5T_NATIVE_DOUBLE);
-    H5Tinsert(t, "surplus_share_seller", HOFFSET(orow, share_seller), H5T_NATIVE_DOUBLE);
-    return t;
+}
+
+/* Whether the table `name` of `f` has every column in `cols`. */
+static int has_columns(hid_t f, const char *name, const char *const *cols, size_t n)
+{
+    int ok = 0;
+    hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+    if (d >= 0) {
+        hid_t t = H5Dget_type(d);
+        ok = t >= 0 && H5Tget_class(t) == H5T_COMPOUND;
+        for (size_t i = 0; ok && i < n; i++)
+            ok = H5Tget_member_index(t, cols[i]) >= 0;
+        if (t >= 0)
+            H5Tclose(t);
+        H5Dclose(d);
+    }
+    H5Eclear2(H5E_DEFAULT);
+    return ok;
+}
+
+/* Maps the --by columns onto a row type `t` being built: a column already in
+ * it is shared, any other is inserted at `by_off` + i * MODEL_LEN; offs[i]
+ * gets where column i lands in the row. */
+static void insert_by(hid_t t, const char *const *by, int n_by, size_t by_off, size_t *offs)
+{
+    for (int i = 0; i < n_by; i++) {
+        int m = H5Tget_member_index(t, by[i]);
+        H5Eclear2(H5E_DEFAULT);
+        if (m >= 0) {
+            offs[i] = H5Tget_member_offset(t, (unsigned)m);
+        } else {
+            offs[i] = by_off + (size_t)i * MODEL_LEN;
+            insert_str(t, by[i], offs[i], MODEL_LEN);
+        }
+    }
 }
 
 /* ---- reservoirs -------------------------------------------------------- */
@@ -96,19 +299,21 @@ static hid_t outcomes_type(void)
 typedef struct reservoir {
     double *x;
     size_t n, alloc; /* stored values */
+    size_t cap;      /* most values kept; 0 means RES_CAP */
     uint64_t seen;   /* values offered */
 } reservoir;
 
-/* Algorithm R (Vitter 1985): keeps a uniform sample of RES_CAP values of
+/* Algorithm R (Vitter 1985): keeps a uniform sample of `cap` values of
  * width `w` doubles each. */
 static void res_push(reservoir *r, const double *v, size_t w, gsl_rng *rng)
 {
+    size_t cap = r->cap ? r->cap : RES_CAP;
     r->seen++;
-    if (r->n < RES_CAP) {
+    if (r->n < cap) {
         if (r->n == r->alloc) {
             r->alloc = r->alloc ? 2 * r->alloc : 256;
-            if (r->alloc > RES_CAP)
-                r->alloc = RES_CAP;
+            if (r->alloc > cap)
+                r->alloc = cap;
             r->x = ns_xrealloc(r->x, r->alloc * w * sizeof(double));
         }
         memcpy(r->x + r->n * w, v, w * sizeof(double));
@@ -116,24 +321,35 @@ static void res_push(reservoir *r, const double *v, size_t w, gsl_rng *rng)
         return;
     }
     uint64_t j = (uint64_t)(gsl_rng_uniform(rng) * (double)r->seen);
-    if (j < RES_CAP)
+    if (j < cap)
         memcpy(r->x + j * w, v, w * sizeof(double));
 }
 
 /* ---- per-level accumulators -------------------------------------------- */
 
+/* One measure of one level: exact running mean, a sample for the interval
+ * and the tests, and the comparison with `none` of the same axis. */
+typedef struct metric {
+    uint64_t n;
+    double sum;
+    reservoir r;
+    double mean, lo, hi;       /* mean, bootstrap 95% interval */
+    double diff, dlo, dhi;     /* vs none: difference, Welch 95% interval */
+    double g, p, q;            /* Hedges' g, Welch p, BH q */
+    int has_p;
+} metric;
+
+/* own utility, surplus share, joint utility; judge scores (influencing,
+ * tactic) of the side using the level */
+enum { M_OWN, M_SHARE, M_JOINT, M_INFL, M_TACT, N_MET };
+
 typedef struct level {
     char name[STR_LEN];
-    uint64_t n, deals, n_share;
-    double sum_own, sum_share, sum_joint;
-    reservoir own, share, joint;
-    /* results */
+    char cell[CELL_LEN];       /* --by values joined by \x1f; "" without --by */
+    uint64_t n, deals;
+    metric m[N_MET];
     double rate, rate_lo, rate_hi;
-    double own_mean, own_lo, own_hi, share_mean, share_lo, share_hi;
-    double joint_mean, joint_lo, joint_hi;
     int has_cmp;               /* a comparison with `none` was attempted */
-    int has_p;                 /* ... and gave a p-value */
-    double diff, g, p, q;
     char note[128];            /* why a comparison is missing */
     /* convergence (tactic axes only) */
     uint64_t c_conv, c_stall, c_div, c_skip, c_unfit; /* negotiations by decay class */
@@ -146,6 +362,7 @@ typedef struct level {
     size_t agree_len;
     double beta_med, beta_q25, beta_q75, agree_mean, agree_median;
     double *still_open;        /* KM S(r) for r = 1..max_rounds */
+    ns_km *km;                 /* the curve itself, for /analysis/survival */
 } level;
 
 typedef struct axis {
@@ -153,22 +370,89 @@ typedef struct axis {
     int buyer;                 /* the side using it */
     level *lv;
     size_t n, alloc;
+    size_t *idx;               /* level indices sorted by (cell, name) */
+    size_t cap;                /* reservoir cap of its levels (0: RES_CAP) */
 } axis;
 
-static level *axis_level(axis *a, const char *name)
+static int level_cmp(const level *l, const char *cell, const char *name)
 {
-    for (size_t i = 0; i < a->n; i++)
-        if (strcmp(a->lv[i].name, name) == 0)
-            return &a->lv[i];
+    int c = strcmp(l->cell, cell);
+    return c ? c : strcmp(l->name, name);
+}
+
+/* Binary search of the sorted index: the position of (cell, name) or where
+ * it would go. */
+static size_t axis_pos(const axis *a, const char *cell, const char *name, int *found)
+{
+    size_t lo = 0, hi = a->n;
+    *found = 0;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = level_cmp(&a->lv[a->idx[mid]], cell, name);
+        if (c == 0) {
+            *found = 1;
+            return mid;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static level *level_find(const axis *a, const char *cell, const char *name)
+{
+    int found;
+    size_t pos = axis_pos(a, cell, name, &found);
+    return found ? &a->lv[a->idx[pos]] : NULL;
+}
+
+/* The level (cell, name) of `a`, created on first sight; levels keep the
+ * order in which they were first seen. */
+static level *axis_level(axis *a, const char *cell, const char *name)
+{
+    int found;
+    size_t pos = axis_pos(a, cell, name, &found);
+    if (found)
+        return &a->lv[a->idx[pos]];
     if (a->n == a->alloc) {
         a->alloc = a->alloc ? 2 * a->alloc : 8;
         a->lv = ns_xrealloc(a->lv, a->alloc * sizeof *a->lv);
+        a->idx = ns_xrealloc(a->idx, a->alloc * sizeof *a->idx);
     }
+    memmove(a->idx + pos + 1, a->idx + pos, (a->n - pos) * sizeof *a->idx);
+    a->idx[pos] = a->n;
     level *l = &a->lv[a->n++];
     memset(l, 0, sizeof *l);
     snprintf(l->name, sizeof l->name, "%s", name);
+    snprintf(l->cell, sizeof l->cell, "%s", cell);
+    for (int m = 0; m < N_MET; m++)
+        l->m[m].r.cap = a->cap;
+    l->beta.cap = l->surv.cap = a->cap;
     return l;
 }
+
+static void metric_add(metric *m, double v, gsl_rng *rng)
+{
+    m->n++;
+    m->sum += v;
+    res_push(&m->r, &v, 1, rng);
+}
+
+/* ---- cost and quality per agent model (LLM runs) ----------------------- */
+
+typedef struct costrow {
+    int role;                  /* 0 buyer, 1 seller, 2 judge */
+    char model[MODEL_LEN];
+    uint64_t jobs, deals, share_n, cost_n, errors;
+    double share_sum, cost_sum;
+    double requests, cache_hits, retries, repairs, invalid; /* job totals, summed */
+    uint64_t turns;            /* /rounds rows of this side and model */
+    double in_tok, out_tok;    /* ... their tokens */
+    reservoir lat;             /* ... their latency_ms */
+    double p50, p90, p99;
+} costrow;
 
 /* ---- the regressions --------------------------------------------------- */
 
@@ -187,32 +471,136 @@ typedef struct analysis {
     const char *path;
     ns_analyze_options opt;
     uint64_t jobs, deals;
-    axis ax[N_AXES];
+    axis ax[N_AXES];           /* per level */
+    axis bx[N_AXES];           /* per --by cell and level (n_by > 0) */
+    const char *by[NS_ANALYZE_MAX_BY];
+    int n_by;
+    char by_list[NS_ANALYZE_MAX_BY * MODEL_LEN]; /* the --by option, split in place */
+    size_t by_off_j[NS_ANALYZE_MAX_BY], by_off_id[NS_ANALYZE_MAX_BY]; /* in jrow, idrow */
+    int has_models, has_cost, has_judge, has_rllm; /* optional column groups */
+    costrow *cost;
+    size_t n_cost;
     reservoir reg;             /* rows: 10 traits, deal, buyer share */
     gsl_rng *rng;
     model ols, logit;
-    char created[64], spec_name[256], now[32];
+    char created[64], spec_name[256], now[32], state[32];
     int max_rounds;            /* T: root attribute, else the largest `rounds` seen */
     int max_seen;
     int has_rounds;            /* the /rounds pass ran */
     uint64_t conv_jobs;        /* negotiations followed through /rounds */
+    int h5_written;            /* /analysis was written */
 } analysis;
 
 #define REG_W (N_TRAITS + 2)
 
-/* ns_scan_fn: adds one job and its outcome. */
-static ns_status accumulate(void *ctx, const void *job_row, const void *outcome_row,
-                            ns_error *err)
+static hid_t jobs_type(analysis *a)
 {
-    (void)err;
-    analysis *a = ctx;
-    const jrow *j = job_row;
-    const orow *o = outcome_row;
-    a->jobs++;
-    a->deals += o->deal != 0;
+    hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(jrow));
+    H5Tinsert(t, "job_id", HOFFSET(jrow, job_id), H5T_NATIVE_UINT64);
+    for (int i = 0; i < N_TRAITS; i++)
+        H5Tinsert(t, trait_names[i], HOFFSET(jrow, trait) + (size_t)i * sizeof(double),
+                  H5T_NATIVE_DOUBLE);
+    for (int i = 0; i < N_AXES; i++)
+        insert_str(t, axis_names[i], HOFFSET(jrow, axis) + (size_t)i * STR_LEN, STR_LEN);
+    for (int i = 0; a->has_models && i < N_ROLES; i++)
+        insert_str(t, model_cols[i], HOFFSET(jrow, model) + (size_t)i * MODEL_LEN, MODEL_LEN);
+    insert_by(t, a->by, a->n_by, HOFFSET(jrow, by), a->by_off_j);
+    return t;
+}
+
+static hid_t outcomes_type(const analysis *a)
+{
+    hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(orow));
+    H5Tinsert(t, "job_id", HOFFSET(orow, job_id), H5T_NATIVE_UINT64);
+    H5Tinsert(t, "deal", HOFFSET(orow, deal), H5T_NATIVE_INT8);
+    H5Tinsert(t, "rounds", HOFFSET(orow, rounds), H5T_NATIVE_INT32);
+    insert_str(t, "ending", HOFFSET(orow, ending), SHORT_LEN);
+    H5Tinsert(t, "u_buyer", HOFFSET(orow, u_buyer), H5T_NATIVE_DOUBLE);
+    H5Tinsert(t, "u_seller", HOFFSET(orow, u_seller), H5T_NATIVE_DOUBLE);
+    H5Tinsert(t, "joint_utility", HOFFSET(orow, joint), H5T_NATIVE_DOUBLE);
+    H5Tinsert(t, "surplus_share_buyer", HOFFSET(orow, share_buyer), H5T_NATIVE_DOUBLE);
+    H5Tinsert(t, "surplus_share_seller", HOFFSET(orow, share_seller), H5T_NATIVE_DOUBLE);
+    if (a->has_cost) {
+        H5Tinsert(t, "cost_usd", HOFFSET(orow, cost), H5T_NATIVE_DOUBLE);
+        for (int r = 0; r < N_ROLES; r++)
+            H5Tinsert(t, cost_cols[1 + r], HOFFSET(orow, role_cost) + (size_t)r * sizeof(double),
+                      H5T_NATIVE_DOUBLE);
+        H5Tinsert(t, "input_tokens", HOFFSET(orow, in_tok), H5T_NATIVE_INT64);
+        H5Tinsert(t, "output_tokens", HOFFSET(orow, out_tok), H5T_NATIVE_INT64);
+        H5Tinsert(t, "requests", HOFFSET(orow, requests), H5T_NATIVE_INT32);
+        H5Tinsert(t, "cache_hits", HOFFSET(orow, cache_hits), H5T_NATIVE_INT32);
+        H5Tinsert(t, "retries", HOFFSET(orow, retries), H5T_NATIVE_INT32);
+        H5Tinsert(t, "repairs", HOFFSET(orow, repairs), H5T_NATIVE_INT32);
+        H5Tinsert(t, "invalid_outputs", HOFFSET(orow, invalid), H5T_NATIVE_INT32);
+        H5Tinsert(t, "latency_ms", HOFFSET(orow, latency), H5T_NATIVE_DOUBLE);
+        insert_str(t, "error", HOFFSET(orow, error), sizeof(((orow *)0)->error));
+    }
+    for (int s = 0; a->has_judge && s < 2; s++)
+        for (int k = 0; k < 2; k++)
+            H5Tinsert(t, score_cols[s][k],
+                      HOFFSET(orow, score) + (size_t)(2 * s + k) * sizeof(double),
+                      H5T_NATIVE_DOUBLE);
+    return t;
+}
+
+/* The --by cell of a row: its values at offs[], joined by \x1f. */
+static void cell_key(const analysis *a, const void *row, const size_t *offs, char *key)
+{
+    size_t used = 0;
+    key[0] = '\0';
+    for (int i = 0; i < a->n_by; i++) {
+        int w = snprintf(key + used, CELL_LEN - used, "%s%s", i ? "\x1f" : "",
+                         (const char *)row + offs[i]);
+        if (w > 0)
+            used += (size_t)w < CELL_LEN - used ? (size_t)w : CELL_LEN - used - 1;
+    }
+}
+
+static costrow *cost_row(analysis *a, int role, const char *name)
+{
+    for (size_t i = 0; i < a->n_cost; i++)
+        if (a->cost[i].role == role && strcmp(a->cost[i].model, name) == 0)
+            return &a->cost[i];
+    a->cost = ns_xrealloc(a->cost, (a->n_cost + 1) * sizeof *a->cost);
+    costrow *c = &a->cost[a->n_cost++];
+    memset(c, 0, sizeof *c);
+    c->role = role;
+    snprintf(c->model, sizeof c->model, "%s", name);
+    return c;
+}
+
+static void add_cost(analysis *a, const jrow *j, const orow *o)
+{
+    for (int r = 0; r < N_ROLES; r++) {
+        if (!j->model[r][0])
+            continue; /* a built-in agent: no model, no cost */
+        costrow *c = cost_row(a, r, j->model[r]);
+        c->jobs++;
+        c->deals += o->deal != 0;
+        double share = r == 0 ? o->share_buyer : o->share_seller;
+        if (r < 2 && o->deal && isfinite(share)) {
+            c->share_n++;
+            c->share_sum += share;
+        }
+        if (isfinite(o->role_cost[r])) {
+            c->cost_n++;
+            c->cost_sum += o->role_cost[r];
+        }
+        c->errors += o->error[0] != '\0';
+        c->requests += o->requests;
+        c->cache_hits += o->cache_hits;
+        c->retries += o->retries;
+        c->repairs += o->repairs;
+        c->invalid += o->invalid;
+    }
+}
+
+/* One job into the levels of one axis set (`set` is a->ax or a->bx). */
+static void add_to_set(analysis *a, axis *set, const char *cell, const jrow *j, const orow *o)
+{
     for (int k = 0; k < N_AXES; k++) {
-        axis *ax = &a->ax[k];
-        level *l = axis_level(ax, j->axis[k]);
+        axis *ax = &set[k];
+        level *l = axis_level(ax, cell, j->axis[k]);
         double own = ax->buyer ? o->u_buyer : o->u_seller;
         double share = ax->buyer ? o->share_buyer : o->share_seller;
         if (!o->deal || !isfinite(own))
@@ -239,16 +627,38 @@ static ns_status accumulate(void *ctx, const void *job_row, const void *outcome_
                 l->agree_sum += o->rounds;
             }
         }
-        l->sum_own += own;
-        l->sum_joint += joint;
-        res_push(&l->own, &own, 1, a->rng);
-        res_push(&l->joint, &joint, 1, a->rng);
-        if (o->deal && isfinite(share)) {
-            l->n_share++;
-            l->sum_share += share;
-            res_push(&l->share, &share, 1, a->rng);
+        metric_add(&l->m[M_OWN], own, a->rng);
+        metric_add(&l->m[M_JOINT], joint, a->rng);
+        if (o->deal && isfinite(share))
+            metric_add(&l->m[M_SHARE], share, a->rng);
+        if (a->has_judge) {
+            const double *sc = o->score[ax->buyer ? 0 : 1];
+            if (isfinite(sc[0]))
+                metric_add(&l->m[M_INFL], sc[0], a->rng);
+            if (isfinite(sc[1]))
+                metric_add(&l->m[M_TACT], sc[1], a->rng);
         }
     }
+}
+
+/* ns_scan_fn: adds one job and its outcome. */
+static ns_status accumulate(void *ctx, const void *job_row, const void *outcome_row,
+                            ns_error *err)
+{
+    (void)err;
+    analysis *a = ctx;
+    const jrow *j = job_row;
+    const orow *o = outcome_row;
+    a->jobs++;
+    a->deals += o->deal != 0;
+    add_to_set(a, a->ax, "", j, o);
+    if (a->n_by) {
+        char key[CELL_LEN];
+        cell_key(a, j, a->by_off_j, key);
+        add_to_set(a, a->bx, key, j, o);
+    }
+    if (a->has_cost && a->has_models)
+        add_cost(a, j, o);
     double row[REG_W];
     int ok = 1;
     for (int i = 0; i < N_TRAITS; i++) {
@@ -297,9 +707,56 @@ static void attr_str(hid_t loc, const char *obj, const char *name, char *buf, si
     H5Eclear2(H5E_DEFAULT);
 }
 
+/* Which optional columns the file has, and whether every --by axis is a
+ * string column of /jobs; NS_ERR_USAGE naming the valid ones if not. */
+static ns_status detect_columns(analysis *a, hid_t f, ns_error *err)
+{
+    a->has_models = has_columns(f, "jobs", model_cols, N_ROLES);
+    a->has_cost = has_columns(f, "outcomes", cost_cols, sizeof cost_cols / sizeof *cost_cols);
+    a->has_judge = has_columns(f, "outcomes", &score_cols[0][0], 4);
+    a->has_rllm = has_columns(f, "rounds", rounds_llm_cols,
+                              sizeof rounds_llm_cols / sizeof *rounds_llm_cols);
+    if (!a->n_by)
+        return NS_OK;
+    char valid[2048] = "";
+    size_t used = 0;
+    int bad = -1;
+    hid_t d = H5Dopen2(f, "jobs", H5P_DEFAULT), t = d >= 0 ? H5Dget_type(d) : -1;
+    int nm = t >= 0 ? H5Tget_nmembers(t) : 0;
+    for (int i = 0; i < nm; i++) {
+        hid_t mt = H5Tget_member_type(t, (unsigned)i);
+        char *name = H5Tget_member_name(t, (unsigned)i);
+        if (mt >= 0 && name && H5Tget_class(mt) == H5T_STRING && used < sizeof valid) {
+            int w = snprintf(valid + used, sizeof valid - used, "%s%s", used ? ", " : "", name);
+            if (w > 0)
+                used += (size_t)w;
+        }
+        if (mt >= 0)
+            H5Tclose(mt);
+        H5free_memory(name);
+    }
+    for (int i = 0; bad < 0 && i < a->n_by; i++) {
+        int m = t >= 0 ? H5Tget_member_index(t, a->by[i]) : -1;
+        hid_t mt = m >= 0 ? H5Tget_member_type(t, (unsigned)m) : -1;
+        if (mt < 0 || H5Tget_class(mt) != H5T_STRING)
+            bad = i;
+        if (mt >= 0)
+            H5Tclose(mt);
+    }
+    if (t >= 0)
+        H5Tclose(t);
+    if (d >= 0)
+        H5Dclose(d);
+    H5Eclear2(H5E_DEFAULT);
+    if (bad >= 0)
+        return ns_fail(err, NS_ERR_USAGE, "unknown --by axis '%s' (valid /jobs columns: %s)",
+                       a->by[bad], valid);
+    return NS_OK;
+}
+
 static ns_status scan(analysis *a, hid_t f, ns_error *err)
 {
-    hid_t jt = jobs_type(), ot = outcomes_type();
+    hid_t jt = jobs_type(a), ot = outcomes_type(a);
     uint64_t rows = 0;
     ns_status st = ns_scan_jobs_outcomes(f, a->path, jt, sizeof(jrow), ot, sizeof(orow),
                                          accumulate, a, &rows, err);
@@ -310,7 +767,6 @@ static ns_status scan(analysis *a, hid_t f, ns_error *err)
     H5Eclear2(H5E_DEFAULT);
     return st;
 }
-
 /* ---- convergence: /rounds joined to /jobs ------------------------------ */
 
 static int attr_int(hid_t loc, const char *name, int *v)
@@ -335,46 +791,65 @@ typedef struct rrow {
     int32_t round;
     char speaker[SHORT_LEN], action[SHORT_LEN];
     double u_buyer, u_seller;
+    /* LLM runs only (has_rllm) */
+    char model[MODEL_LEN];
+    int32_t in_tok, out_tok;
+    double latency;
+    int8_t cached;
 } rrow;
 
 typedef struct idrow {
     uint64_t job_id;
-    char btac[STR_LEN], stac[STR_LEN];
+    char tac[2][STR_LEN];      /* buyer_tactic, seller_tactic */
+    char by[NS_ANALYZE_MAX_BY][MODEL_LEN];
 } idrow;
 
-static hid_t rounds_type(void)
+static hid_t rounds_type(const analysis *a)
 {
-    hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(rrow)), s = H5Tcopy(H5T_C_S1);
-    H5Tset_size(s, SHORT_LEN);
-    H5Tset_strpad(s, H5T_STR_NULLTERM);
+    hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(rrow));
     H5Tinsert(t, "job_id", HOFFSET(rrow, job_id), H5T_NATIVE_UINT64);
     H5Tinsert(t, "round", HOFFSET(rrow, round), H5T_NATIVE_INT32);
-    H5Tinsert(t, "speaker", HOFFSET(rrow, speaker), s);
-    H5Tinsert(t, "action", HOFFSET(rrow, action), s);
+    insert_str(t, "speaker", HOFFSET(rrow, speaker), SHORT_LEN);
+    insert_str(t, "action", HOFFSET(rrow, action), SHORT_LEN);
     H5Tinsert(t, "u_buyer", HOFFSET(rrow, u_buyer), H5T_NATIVE_DOUBLE);
     H5Tinsert(t, "u_seller", HOFFSET(rrow, u_seller), H5T_NATIVE_DOUBLE);
-    H5Tclose(s);
+    if (a->has_rllm) {
+        insert_str(t, "model", HOFFSET(rrow, model), MODEL_LEN);
+        H5Tinsert(t, "input_tokens", HOFFSET(rrow, in_tok), H5T_NATIVE_INT32);
+        H5Tinsert(t, "output_tokens", HOFFSET(rrow, out_tok), H5T_NATIVE_INT32);
+        H5Tinsert(t, "latency_ms", HOFFSET(rrow, latency), H5T_NATIVE_DOUBLE);
+        H5Tinsert(t, "cached", HOFFSET(rrow, cached), H5T_NATIVE_INT8);
+    }
     return t;
 }
 
-static hid_t ids_type(void)
+static hid_t ids_type(analysis *a)
 {
-    hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(idrow)), s = H5Tcopy(H5T_C_S1);
-    H5Tset_size(s, STR_LEN);
-    H5Tset_strpad(s, H5T_STR_NULLTERM);
+    hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(idrow));
     H5Tinsert(t, "job_id", HOFFSET(idrow, job_id), H5T_NATIVE_UINT64);
-    H5Tinsert(t, "buyer_tactic", HOFFSET(idrow, btac), s);
-    H5Tinsert(t, "seller_tactic", HOFFSET(idrow, stac), s);
-    H5Tclose(s);
+    insert_str(t, "buyer_tactic", HOFFSET(idrow, tac), STR_LEN);
+    insert_str(t, "seller_tactic", HOFFSET(idrow, tac) + STR_LEN, STR_LEN);
+    insert_by(t, a->by, a->n_by, HOFFSET(idrow, by), a->by_off_id);
     return t;
 }
 
-static level *level_find(axis *ax, const char *name)
+/* One /rounds row of an LLM agent into its model's cost row. */
+static void cost_turn(analysis *a, const rrow *r)
 {
-    for (size_t i = 0; i < ax->n; i++)
-        if (strcmp(ax->lv[i].name, name) == 0)
-            return &ax->lv[i];
-    return NULL;
+    int role = strcmp(r->speaker, "buyer") == 0 ? 0 : strcmp(r->speaker, "seller") == 0 ? 1 : -1;
+    if (role < 0 || !r->model[0])
+        return;
+    for (size_t i = 0; i < a->n_cost; i++) {
+        costrow *c = &a->cost[i];
+        if (c->role != role || strcmp(c->model, r->model) != 0)
+            continue;
+        c->turns++;
+        c->in_tok += r->in_tok;
+        c->out_tok += r->out_tok;
+        if (isfinite(r->latency))
+            res_push(&c->lat, &r->latency, 1, a->rng);
+        return;
+    }
 }
 
 /* A growable array of (x, y) points. */
@@ -401,7 +876,8 @@ static void series_push(series *s, double x, double y)
 typedef struct cjob {
     uint64_t id;
     int active;
-    level *lv[2];        /* buyer_tactic, seller_tactic level; NULL: unknown */
+    level *lv[4];        /* buyer_tactic, seller_tactic level, the same of the
+                            job's --by cell; NULL: unknown or no --by */
     int round, has_b, has_s, opened, flat, ended;
     int moves[2];        /* moves made by buyer, seller */
     double bu, su, g0, gap;
@@ -467,7 +943,7 @@ static void cj_finish(analysis *a, cjob *c)
     c->active = 0;
     if (!c->ended)
         cj_close_round(c);
-    if (!c->lv[0] && !c->lv[1])
+    if (!c->lv[0] && !c->lv[1] && !c->lv[2] && !c->lv[3])
         return;
     a->conv_jobs++;
     int cls; /* 0 converging, 1 stalling, 2 diverging, 3 skipped, 4 unfitted */
@@ -484,35 +960,47 @@ static void cj_finish(analysis *a, cjob *c)
         cls = 2;
     else
         cls = 1;
-    for (int s = 0; s < 2; s++) {
+    for (int s = 0; s < 4; s++) {
+        uint64_t *cnt[5];
         level *l = c->lv[s];
         if (!l)
             continue;
-        uint64_t *cnt[5] = {&l->c_conv, &l->c_stall, &l->c_div, &l->c_skip, &l->c_unfit};
+        cnt[0] = &l->c_conv, cnt[1] = &l->c_stall, cnt[2] = &l->c_div;
+        cnt[3] = &l->c_skip, cnt[4] = &l->c_unfit;
         (*cnt[cls])++;
-        /* this side's Faratin beta */
+    }
+    for (int s = 0; s < 2; s++) {
+        /* this side's Faratin beta, filed in its level and its cell's */
         series *o = &c->offers[s];
         double T = (double)a->max_rounds;
+        int bres = 0; /* 0 fitted, 1 skipped, 2 unfitted */
         if (o->n < 3 || a->max_rounds < 1) {
-            l->b_skip++;
-            continue;
+            bres = 1;
+        } else {
+            double first = o->y[0], last = o->y[o->n - 1];
+            double r = last < first ? last : first;
+            int ok = first != r;
+            for (size_t i = 0; ok && i < o->n; i++) {
+                o->x[i] /= T; /* move number -> tau = t / T */
+                ok = o->x[i] > 0 && o->x[i] <= 1;
+            }
+            if (!ok)
+                bres = 1;
+            else if (ns_regress_faratin_beta(o->x, o->y, o->n, first, r, &fit, &e) ||
+                     !isfinite(fit.k))
+                bres = 2;
         }
-        double first = o->y[0], last = o->y[o->n - 1];
-        double r = last < first ? last : first;
-        int ok = first != r;
-        for (size_t i = 0; ok && i < o->n; i++) {
-            o->x[i] /= T; /* move number -> tau = t / T */
-            ok = o->x[i] > 0 && o->x[i] <= 1;
+        for (int v = s; v < 4; v += 2) {
+            level *l = c->lv[v];
+            if (!l)
+                continue;
+            if (bres == 1)
+                l->b_skip++;
+            else if (bres == 2)
+                l->b_unfit++;
+            else
+                res_push(&l->beta, &fit.k, 1, a->rng);
         }
-        if (!ok) {
-            l->b_skip++;
-            continue;
-        }
-        if (ns_regress_faratin_beta(o->x, o->y, o->n, first, r, &fit, &e) || !isfinite(fit.k)) {
-            l->b_unfit++;
-            continue;
-        }
-        res_push(&l->beta, &fit.k, 1, a->rng);
     }
 }
 
@@ -553,9 +1041,9 @@ static ns_status scan_rounds(analysis *a, hid_t f, ns_error *err)
         H5Eclear2(H5E_DEFAULT);
         return NS_OK; /* no per-move table: the section says so */
     }
-    hid_t rt = rounds_type(), rd = -1;
+    hid_t rt = rounds_type(a), rd = -1;
     hsize_t rn = 0;
-    jcursor jc = {.dset = -1, .type = ids_type()};
+    jcursor jc = {.dset = -1, .type = ids_type(a)};
     rrow *rb = NULL;
     cjob cj;
     memset(&cj, 0, sizeof cj);
@@ -577,6 +1065,8 @@ static ns_status scan_rounds(analysis *a, hid_t f, ns_error *err)
         }
         for (hsize_t i = 0; !st && i < n; i++) {
             const rrow *r = &rb[i];
+            if (a->n_cost)
+                cost_turn(a, r);
             if (!cj.active || r->job_id != cj.id) {
                 if (cj.active && r->job_id < cj.id) {
                     st = ns_fail(err, NS_ERR_CORRUPT, "%s: /rounds is not sorted by job_id "
@@ -595,8 +1085,14 @@ static ns_status scan_rounds(analysis *a, hid_t f, ns_error *err)
                 const idrow *jr;
                 st = jc_seek(&jc, r->job_id, &jr, a->path, err);
                 if (!st && jr) {
-                    cj.lv[0] = level_find(&a->ax[0], jr->btac);
-                    cj.lv[1] = level_find(&a->ax[2], jr->stac);
+                    cj.lv[0] = level_find(&a->ax[0], "", jr->tac[0]);
+                    cj.lv[1] = level_find(&a->ax[2], "", jr->tac[1]);
+                    if (a->n_by) {
+                        char key[CELL_LEN];
+                        cell_key(a, jr, a->by_off_id, key);
+                        cj.lv[2] = level_find(&a->bx[0], key, jr->tac[0]);
+                        cj.lv[3] = level_find(&a->bx[2], key, jr->tac[1]);
+                    }
                 }
             }
             if (!st)
@@ -624,10 +1120,11 @@ static ns_status scan_rounds(analysis *a, hid_t f, ns_error *err)
 }
 
 /* Medians, quartiles and the Kaplan-Meier curve of each tactic level. */
-static ns_status conv_stats(analysis *a, ns_error *err)
+/* Medians, quartiles and the Kaplan-Meier curve of each tactic level. */
+static ns_status conv_stats_set(analysis *a, axis *set, ns_error *err)
 {
     for (int k = 0; k < N_AXES; k += 2) {
-        axis *ax = &a->ax[k];
+        axis *ax = &set[k];
         for (size_t i = 0; i < ax->n; i++) {
             level *l = &ax->lv[i];
             l->beta_med = l->beta_q25 = l->beta_q75 = NAN;
@@ -667,7 +1164,8 @@ static ns_status conv_stats(analysis *a, ns_error *err)
                 ev[j] = l->surv.x[2 * j + 1] != 0;
             }
             ns_km *km = NULL;
-            ns_status st = ns_km_compute(t, ev, l->surv.n, &km, err);
+            ns_status st = ns_km_compute(t, ev, l->surv.n, &l->km, err);
+            km = l->km;
             free(t);
             free(ev);
             if (st)
@@ -679,10 +1177,18 @@ static ns_status conv_stats(analysis *a, ns_error *err)
                     s = km->surv[j++];
                 l->still_open[r - 1] = s;
             }
-            ns_km_free(km);
         }
     }
     return NS_OK;
+}
+
+
+static ns_status conv_stats(analysis *a, ns_error *err)
+{
+    ns_status st = conv_stats_set(a, a->ax, err);
+    if (!st && a->n_by)
+        st = conv_stats_set(a, a->bx, err);
+    return st;
 }
 
 static double share(uint64_t k, const level *l)
@@ -702,15 +1208,63 @@ static void boot(const analysis *a, const reservoir *r, double *lo, double *hi)
         *lo = *hi = NAN;
 }
 
-static ns_status level_stats(analysis *a, ns_error *err)
+/* m against the same metric of `none`: the difference of the exact means,
+ * Hedges' g and Welch's test on the samples, and the Welch 95% interval of
+ * the difference, diff -/+ t(0.975; df) sqrt(s1^2/n1 + s2^2/n2) with the
+ * Welch-Satterthwaite df (gsl_cdf_tdist_Pinv). Fills `note` (may be NULL)
+ * when the test cannot be made. */
+static void metric_compare(metric *m, const metric *none, char *note, size_t note_size)
+{
+    ns_error e;
+    ns_welch w;
+    m->diff = m->n && none->n ? m->mean - none->mean : NAN;
+    if (ns_stats_hedges_g(m->r.x, m->r.n, none->r.x, none->r.n, &m->g, &e))
+        m->g = NAN;
+    if (ns_stats_welch(m->r.x, m->r.n, none->r.x, none->r.n, &w, &e)) {
+        if (note)
+            snprintf(note, note_size, "no test: %.100s", e.msg);
+        return;
+    }
+    m->p = w.p_value;
+    m->has_p = 1;
+    double v1 = gsl_stats_variance(m->r.x, 1, m->r.n);
+    double v2 = gsl_stats_variance(none->r.x, 1, none->r.n);
+    double se = sqrt(v1 / (double)m->r.n + v2 / (double)none->r.n);
+    double tq = gsl_cdf_tdist_Pinv(0.975, w.df);
+    m->dlo = m->diff - tq * se;
+    m->dhi = m->diff + tq * se;
+}
+
+/* Benjamini-Hochberg q-values of metric `mi` across every level of `set`. */
+static ns_status set_qvalues(axis *set, int mi, ns_error *err)
 {
     size_t m = 0;
+    for (int k = 0; k < N_AXES; k++)
+        for (size_t i = 0; i < set[k].n; i++)
+            m += set[k].lv[i].m[mi].has_p != 0;
+    if (m == 0)
+        return NS_OK;
+    double *p = ns_xmalloc(m * sizeof *p), *q = ns_xmalloc(m * sizeof *q);
+    size_t j = 0;
+    for (int k = 0; k < N_AXES; k++)
+        for (size_t i = 0; i < set[k].n; i++)
+            if (set[k].lv[i].m[mi].has_p)
+                p[j++] = set[k].lv[i].m[mi].p;
+    ns_status st = ns_stats_bh_qvalues(p, m, q, err);
+    j = 0;
+    for (int k = 0; !st && k < N_AXES; k++)
+        for (size_t i = 0; i < set[k].n; i++)
+            if (set[k].lv[i].m[mi].has_p)
+                set[k].lv[i].m[mi].q = q[j++];
+    free(p);
+    free(q);
+    return st;
+}
+
+static ns_status level_stats_set(analysis *a, axis *set, ns_error *err)
+{
     for (int k = 0; k < N_AXES; k++) {
-        axis *ax = &a->ax[k];
-        level *none = NULL;
-        for (size_t i = 0; i < ax->n; i++)
-            if (strcmp(ax->lv[i].name, "none") == 0)
-                none = &ax->lv[i];
+        axis *ax = &set[k];
         for (size_t i = 0; i < ax->n; i++) {
             level *l = &ax->lv[i];
             ns_status st = ns_stats_wilson((long)l->deals, (long)l->n, 0.95, &l->rate_lo,
@@ -718,47 +1272,51 @@ static ns_status level_stats(analysis *a, ns_error *err)
             if (st)
                 return st;
             l->rate = (double)l->deals / (double)l->n;
-            l->own_mean = l->sum_own / (double)l->n;
-            l->joint_mean = l->sum_joint / (double)l->n;
-            l->share_mean = l->n_share ? l->sum_share / (double)l->n_share : NAN;
-            boot(a, &l->own, &l->own_lo, &l->own_hi);
-            boot(a, &l->joint, &l->joint_lo, &l->joint_hi);
-            boot(a, &l->share, &l->share_lo, &l->share_hi);
-            l->diff = l->g = l->p = l->q = NAN;
-            if (!none || l == none)
+            for (int mi = 0; mi < N_MET; mi++) {
+                metric *m = &l->m[mi];
+                m->mean = m->n ? m->sum / (double)m->n : NAN;
+                boot(a, &m->r, &m->lo, &m->hi);
+                m->diff = m->dlo = m->dhi = m->g = m->p = m->q = NAN;
+            }
+            const level *none = level_find(ax, l->cell, "none");
+            if (!none || none == l)
                 continue;
             l->has_cmp = 1;
-            l->diff = l->own_mean - none->own_mean;
-            ns_error e;
-            ns_welch w;
-            if (ns_stats_hedges_g(l->own.x, l->own.n, none->own.x, none->own.n, &l->g, &e))
-                l->g = NAN;
-            if (ns_stats_welch(l->own.x, l->own.n, none->own.x, none->own.n, &w, &e)) {
-                snprintf(l->note, sizeof l->note, "no test: %.100s", e.msg);
-            } else {
-                l->p = w.p_value;
-                l->has_p = 1;
-                m++;
-            }
+            for (int mi = 0; mi < N_MET; mi++)
+                if (mi != M_JOINT)
+                    metric_compare(&l->m[mi], &none->m[mi], mi == M_OWN ? l->note : NULL,
+                                   sizeof l->note);
         }
     }
-    if (m == 0)
-        return NS_OK;
-    double *p = ns_xmalloc(m * sizeof *p), *q = ns_xmalloc(m * sizeof *q);
-    size_t j = 0;
-    for (int k = 0; k < N_AXES; k++)
-        for (size_t i = 0; i < a->ax[k].n; i++)
-            if (a->ax[k].lv[i].has_p)
-                p[j++] = a->ax[k].lv[i].p;
-    ns_status st = ns_stats_bh_qvalues(p, m, q, err);
-    j = 0;
-    for (int k = 0; !st && k < N_AXES; k++)
-        for (size_t i = 0; i < a->ax[k].n; i++)
-            if (a->ax[k].lv[i].has_p)
-                a->ax[k].lv[i].q = q[j++];
-    free(p);
-    free(q);
+    ns_status st = NS_OK;
+    for (int mi = 0; !st && mi < N_MET; mi++)
+        if (mi != M_JOINT)
+            st = set_qvalues(set, mi, err);
     return st;
+}
+
+static ns_status level_stats(analysis *a, ns_error *err)
+{
+    ns_status st = level_stats_set(a, a->ax, err);
+    if (!st && a->n_by)
+        st = level_stats_set(a, a->bx, err);
+    return st;
+}
+
+/* Latency percentiles of each model's turns (gsl_sort, then
+ * gsl_stats_quantile_from_sorted_data: linear interpolation). */
+static void cost_stats(analysis *a)
+{
+    for (size_t i = 0; i < a->n_cost; i++) {
+        costrow *c = &a->cost[i];
+        c->p50 = c->p90 = c->p99 = NAN;
+        if (!c->lat.n)
+            continue;
+        gsl_sort(c->lat.x, 1, c->lat.n);
+        c->p50 = gsl_stats_quantile_from_sorted_data(c->lat.x, 1, c->lat.n, 0.50);
+        c->p90 = gsl_stats_quantile_from_sorted_data(c->lat.x, 1, c->lat.n, 0.90);
+        c->p99 = gsl_stats_quantile_from_sorted_data(c->lat.x, 1, c->lat.n, 0.99);
+    }
 }
 
 /* Picks the predictor columns of the n rows `x` (row width REG_W) to keep:
@@ -843,6 +1401,328 @@ static void fit_model(analysis *a, model *md, int deals_only, int y_col, int log
     free(rows);
 }
 
+/* ---- the output tables ------------------------------------------------- */
+
+/* Value i of a --by cell key. */
+static void cell_part(const char *cell, int i, char *out, size_t size)
+{
+    const char *p = cell;
+    for (int k = 0; k < i && p; k++) {
+        p = strchr(p, '\x1f');
+        if (p)
+            p++;
+    }
+    const char *e = p ? strchr(p, '\x1f') : NULL;
+    snprintf(out, size, "%.*s", p ? (int)(e ? (size_t)(e - p) : strlen(p)) : 0, p ? p : "");
+}
+
+static void by_cols(const analysis *a, table *t, int with_by)
+{
+    for (int i = 0; with_by && i < a->n_by; i++)
+        tab_col(t, a->by[i], T_STR);
+}
+
+static void by_vals(const analysis *a, table *t, const level *l, int with_by)
+{
+    for (int i = 0; with_by && i < a->n_by; i++) {
+        char v[MODEL_LEN];
+        cell_part(l->cell, i, v, sizeof v);
+        tab_s(t, v);
+    }
+}
+
+static void metric_vals(table *t, const metric *m, int with_n)
+{
+    if (with_n)
+        tab_u(t, m->n);
+    tab_d(t, m->mean);
+    tab_d(t, m->lo);
+    tab_d(t, m->hi);
+}
+
+/* effectiveness.csv's columns, in their historical order; new ones at the
+ * end. With --by the cell's columns come first (effectiveness_by). */
+static void build_effectiveness(const analysis *a, table *t, int with_by)
+{
+    static const char *const cols[] = {
+        "axis", "side", "level", "n", "deals", "deal_rate", "deal_rate_lo", "deal_rate_hi",
+        "own_utility_mean", "own_utility_lo", "own_utility_hi", "surplus_share_n",
+        "surplus_share_mean", "surplus_share_lo", "surplus_share_hi", "joint_utility_mean",
+        "joint_utility_lo", "joint_utility_hi", "diff_vs_none", "hedges_g", "welch_p", "bh_q",
+        "diff_lo", "diff_hi", "share_diff_vs_none", "share_diff_lo", "share_diff_hi",
+        "share_hedges_g", "share_welch_p", "share_bh_q"};
+    static const tkind kinds[] = {T_STR, T_STR, T_STR, T_U64, T_U64, T_F64, T_F64, T_F64,
+                                  T_F64, T_F64, T_F64, T_U64, T_F64, T_F64, T_F64, T_F64,
+                                  T_F64, T_F64, T_F64, T_F64, T_F64, T_F64, T_F64, T_F64,
+                                  T_F64, T_F64, T_F64, T_F64, T_F64, T_F64};
+    tab_init(t, with_by ? "effectiveness_by" : "effectiveness");
+    by_cols(a, t, with_by);
+    for (size_t c = 0; c < sizeof cols / sizeof *cols; c++)
+        tab_col(t, cols[c], kinds[c]);
+    const axis *set = with_by ? a->bx : a->ax;
+    for (int k = 0; k < N_AXES; k++) {
+        const axis *ax = &set[k];
+        for (size_t i = 0; i < ax->n; i++) {
+            const level *l = &ax->lv[i];
+            const metric *own = &l->m[M_OWN], *sh = &l->m[M_SHARE];
+            by_vals(a, t, l, with_by);
+            tab_s(t, ax->name);
+            tab_s(t, ax->buyer ? "buyer" : "seller");
+            tab_s(t, l->name);
+            tab_u(t, l->n);
+            tab_u(t, l->deals);
+            tab_d(t, l->rate);
+            tab_d(t, l->rate_lo);
+            tab_d(t, l->rate_hi);
+            metric_vals(t, own, 0);
+            metric_vals(t, sh, 1);
+            metric_vals(t, &l->m[M_JOINT], 0);
+            tab_d(t, own->diff);
+            tab_d(t, own->g);
+            tab_d(t, own->p);
+            tab_d(t, own->q);
+            tab_d(t, own->dlo);
+            tab_d(t, own->dhi);
+            tab_d(t, sh->diff);
+            tab_d(t, sh->dlo);
+            tab_d(t, sh->dhi);
+            tab_d(t, sh->g);
+            tab_d(t, sh->p);
+            tab_d(t, sh->q);
+        }
+    }
+}
+
+/* The LLM judge's scores of the side using each level (has_judge). */
+static void build_judge(const analysis *a, table *t)
+{
+    static const char *const cols[] = {"axis", "side", "level", "score", "n", "mean", "lo",
+                                       "hi", "diff_vs_none", "diff_lo", "diff_hi", "hedges_g",
+                                       "welch_p", "bh_q"};
+    tab_init(t, "judge");
+    for (size_t c = 0; c < sizeof cols / sizeof *cols; c++)
+        tab_col(t, cols[c], c < 4 ? T_STR : c == 4 ? T_U64 : T_F64);
+    for (int k = 0; k < N_AXES; k++)
+        for (size_t i = 0; i < a->ax[k].n; i++)
+            for (int mi = M_INFL; mi <= M_TACT; mi++) {
+                const level *l = &a->ax[k].lv[i];
+                const metric *m = &l->m[mi];
+                tab_s(t, a->ax[k].name);
+                tab_s(t, a->ax[k].buyer ? "buyer" : "seller");
+                tab_s(t, l->name);
+                tab_s(t, mi == M_INFL ? "influencing_effectiveness" : "tactic_effectiveness");
+                metric_vals(t, m, 1);
+                tab_d(t, m->diff);
+                tab_d(t, m->dlo);
+                tab_d(t, m->dhi);
+                tab_d(t, m->g);
+                tab_d(t, m->p);
+                tab_d(t, m->q);
+            }
+}
+
+static const char *term_name(const model *md, size_t j)
+{
+    return j == 0 ? "intercept" : trait_names[md->kept[j - 1]];
+}
+
+/* Coefficients with 95% intervals: coef -/+ t(0.975; n - p) se for OLS,
+ * coef -/+ z(0.975) se for the logistic model's Wald interval. */
+static void build_regression(const analysis *a, table *t)
+{
+    static const char *const cols[] = {"model", "term", "status", "n", "coef", "se", "stat",
+                                       "p_value", "r2", "ci_lo", "ci_hi"};
+    tab_init(t, "regression");
+    for (size_t c = 0; c < sizeof cols / sizeof *cols; c++)
+        tab_col(t, cols[c], c < 3 ? T_STR : c == 3 ? T_U64 : T_F64);
+    const model *ms[2] = {&a->ols, &a->logit};
+    for (int m = 0; m < 2; m++) {
+        const model *md = ms[m];
+        if (!md->fitted) {
+            tab_s(t, md->name);
+            tab_s(t, "");
+            tab_s(t, "not fitted");
+            tab_u(t, 0);
+            for (int c = 0; c < 7; c++)
+                tab_d(t, NAN);
+            continue;
+        }
+        double q = m == 0 ? gsl_cdf_tdist_Pinv(0.975, (double)(md->fit.n - md->fit.p))
+                          : gsl_cdf_ugaussian_Pinv(0.975);
+        for (size_t j = 0; j < md->fit.p; j++) {
+            tab_s(t, md->name);
+            tab_s(t, term_name(md, j));
+            tab_s(t, "fitted");
+            tab_u(t, md->fit.n);
+            tab_d(t, md->fit.coef[j]);
+            tab_d(t, md->fit.se[j]);
+            tab_d(t, md->fit.stat[j]);
+            tab_d(t, md->fit.p_value[j]);
+            tab_d(t, md->fit.r2);
+            tab_d(t, md->fit.coef[j] - q * md->fit.se[j]);
+            tab_d(t, md->fit.coef[j] + q * md->fit.se[j]);
+        }
+        for (int d = 0; d < md->n_dropped; d++) {
+            char name[48];
+            snprintf(name, sizeof name, "%s", md->dropped[d]);
+            char *sp = strchr(name, ' ');
+            if (sp)
+                *sp = '\0';
+            tab_s(t, md->name);
+            tab_s(t, name);
+            tab_s(t, strstr(md->dropped[d], "constant") ? "dropped constant"
+                                                        : "dropped collinear");
+            tab_u(t, md->fit.n);
+            for (int c = 0; c < 7; c++)
+                tab_d(t, NAN);
+        }
+    }
+}
+
+static void build_convergence(const analysis *a, table *t, int with_by)
+{
+    static const char *const cols[] = {
+        "axis", "level", "n", "negotiations_fitted", "converging", "stalling", "diverging",
+        "skipped", "unfitted", "share_converging", "share_stalling", "share_diverging",
+        "beta_n", "beta_median", "beta_q25", "beta_q75", "deals", "rounds_to_agreement_mean",
+        "rounds_to_agreement_median", "round", "still_open"};
+    static const tkind kinds[] = {T_STR, T_STR, T_U64, T_U64, T_U64, T_U64, T_U64,
+                                  T_U64, T_U64, T_F64, T_F64, T_F64, T_U64, T_F64,
+                                  T_F64, T_F64, T_U64, T_F64, T_F64, T_U64, T_F64};
+    tab_init(t, with_by ? "convergence_by" : "convergence");
+    by_cols(a, t, with_by);
+    for (size_t c = 0; c < sizeof cols / sizeof *cols; c++)
+        tab_col(t, cols[c], kinds[c]);
+    const axis *set = with_by ? a->bx : a->ax;
+    for (int k = 0; k < N_AXES; k += 2) {
+        const axis *ax = &set[k];
+        for (size_t i = 0; i < ax->n; i++) {
+            const level *l = &ax->lv[i];
+            for (int r = 1; r <= a->max_rounds; r++) {
+                by_vals(a, t, l, with_by);
+                tab_s(t, ax->name);
+                tab_s(t, l->name);
+                tab_u(t, l->n);
+                tab_u(t, l->c_conv + l->c_stall + l->c_div);
+                tab_u(t, l->c_conv);
+                tab_u(t, l->c_stall);
+                tab_u(t, l->c_div);
+                tab_u(t, l->c_skip);
+                tab_u(t, l->c_unfit);
+                tab_d(t, share(l->c_conv, l));
+                tab_d(t, share(l->c_stall, l));
+                tab_d(t, share(l->c_div, l));
+                tab_u(t, l->beta.seen);
+                tab_d(t, l->beta_med);
+                tab_d(t, l->beta_q25);
+                tab_d(t, l->beta_q75);
+                tab_u(t, l->agree_n);
+                tab_d(t, l->agree_mean);
+                tab_d(t, l->agree_median);
+                tab_u(t, (uint64_t)r);
+                tab_d(t, l->still_open[r - 1]);
+            }
+        }
+    }
+}
+
+/* Kaplan-Meier rows of each tactic level: the event times only. */
+static void build_survival(const analysis *a, table *t)
+{
+    static const char *const cols[] = {"axis", "level", "round", "n_risk", "n_event",
+                                       "still_open", "se"};
+    tab_init(t, "survival");
+    for (size_t c = 0; c < sizeof cols / sizeof *cols; c++)
+        tab_col(t, cols[c], c < 2 ? T_STR : c < 5 ? T_U64 : T_F64);
+    for (int k = 0; k < N_AXES; k += 2)
+        for (size_t i = 0; i < a->ax[k].n; i++) {
+            const level *l = &a->ax[k].lv[i];
+            for (size_t j = 0; l->km && j < l->km->n; j++) {
+                tab_s(t, a->ax[k].name);
+                tab_s(t, l->name);
+                tab_u(t, (uint64_t)l->km->time[j]);
+                tab_u(t, (uint64_t)l->km->n_risk[j]);
+                tab_u(t, (uint64_t)l->km->n_event[j]);
+                tab_d(t, l->km->surv[j]);
+                tab_d(t, sqrt(l->km->var[j]));
+            }
+        }
+}
+
+static double ratio(double x, double n)
+{
+    return n > 0 ? x / n : NAN;
+}
+
+static void build_cost(const analysis *a, table *t)
+{
+    static const char *const cols[] = {
+        "role", "model", "jobs", "deals", "deal_rate", "surplus_share_mean", "cost_total_usd",
+        "cost_mean_usd", "cost_per_deal_usd", "input_tokens_mean", "output_tokens_mean",
+        "turns", "latency_p50_ms", "latency_p90_ms", "latency_p99_ms", "requests_mean",
+        "cache_hit_rate", "retries_mean", "repairs_mean", "invalid_outputs_mean", "errors"};
+    tab_init(t, "cost");
+    for (size_t c = 0; c < sizeof cols / sizeof *cols; c++)
+        tab_col(t, cols[c], c < 2 ? T_STR : c < 4 || c == 11 || c == 20 ? T_U64 : T_F64);
+    for (size_t i = 0; i < a->n_cost; i++) {
+        const costrow *c = &a->cost[i];
+        double jobs = (double)c->jobs;
+        tab_s(t, role_names[c->role]);
+        tab_s(t, c->model);
+        tab_u(t, c->jobs);
+        tab_u(t, c->deals);
+        tab_d(t, ratio((double)c->deals, jobs));
+        tab_d(t, ratio(c->share_sum, (double)c->share_n));
+        tab_d(t, c->cost_sum);
+        tab_d(t, ratio(c->cost_sum, (double)c->cost_n));
+        tab_d(t, ratio(c->cost_sum, (double)c->deals));
+        tab_d(t, c->turns ? c->in_tok / jobs : NAN);
+        tab_d(t, c->turns ? c->out_tok / jobs : NAN);
+        tab_u(t, c->turns);
+        tab_d(t, c->p50);
+        tab_d(t, c->p90);
+        tab_d(t, c->p99);
+        tab_d(t, ratio(c->requests, jobs));
+        tab_d(t, ratio(c->cache_hits, c->requests));
+        tab_d(t, ratio(c->retries, jobs));
+        tab_d(t, ratio(c->repairs, jobs));
+        tab_d(t, ratio(c->invalid, jobs));
+        tab_u(t, c->errors);
+    }
+}
+
+/* Every table of this analysis, in output order. */
+enum { TB_EFF, TB_REG, TB_CONV, TB_SURV, TB_JUDGE, TB_COST, TB_EFF_BY, TB_CONV_BY, N_TB };
+
+typedef struct tables {
+    table t[N_TB];
+    int on[N_TB];
+} tables;
+
+static void build_tables(const analysis *a, tables *ts)
+{
+    memset(ts, 0, sizeof *ts);
+    build_effectiveness(a, &ts->t[TB_EFF], 0);
+    build_regression(a, &ts->t[TB_REG]);
+    build_convergence(a, &ts->t[TB_CONV], 0);
+    build_survival(a, &ts->t[TB_SURV]);
+    ts->on[TB_EFF] = ts->on[TB_REG] = ts->on[TB_CONV] = ts->on[TB_SURV] = 1;
+    if ((ts->on[TB_JUDGE] = a->has_judge))
+        build_judge(a, &ts->t[TB_JUDGE]);
+    if ((ts->on[TB_COST] = a->has_cost && a->has_models))
+        build_cost(a, &ts->t[TB_COST]);
+    if ((ts->on[TB_EFF_BY] = ts->on[TB_CONV_BY] = a->n_by > 0)) {
+        build_effectiveness(a, &ts->t[TB_EFF_BY], 1);
+        build_convergence(a, &ts->t[TB_CONV_BY], 1);
+    }
+}
+
+static void tables_free(tables *ts)
+{
+    for (int i = 0; i < N_TB; i++)
+        tab_free(&ts->t[i]);
+}
+
 /* ---- output ------------------------------------------------------------ */
 
 typedef struct outfile {
@@ -881,86 +1761,6 @@ static ns_status out_close(outfile *o, ns_error *err)
     return st;
 }
 
-/* A number for CSV: %.10g, "nan" for NaN. */
-static void csv_num(FILE *f, double v)
-{
-    if (isnan(v))
-        fputs(",nan", f);
-    else
-        fprintf(f, ",%.10g", v);
-}
-
-static void write_effectiveness_csv(const analysis *a, FILE *f)
-{
-    fputs("axis,side,level,n,deals,deal_rate,deal_rate_lo,deal_rate_hi,"
-          "own_utility_mean,own_utility_lo,own_utility_hi,surplus_share_n,"
-          "surplus_share_mean,surplus_share_lo,surplus_share_hi,joint_utility_mean,"
-          "joint_utility_lo,joint_utility_hi,diff_vs_none,hedges_g,welch_p,bh_q\n", f);
-    for (int k = 0; k < N_AXES; k++) {
-        const axis *ax = &a->ax[k];
-        for (size_t i = 0; i < ax->n; i++) {
-            const level *l = &ax->lv[i];
-            fprintf(f, "%s,%s,%s,%" PRIu64 ",%" PRIu64, ax->name, ax->buyer ? "buyer" : "seller",
-                    l->name, l->n, l->deals);
-            csv_num(f, l->rate);
-            csv_num(f, l->rate_lo);
-            csv_num(f, l->rate_hi);
-            csv_num(f, l->own_mean);
-            csv_num(f, l->own_lo);
-            csv_num(f, l->own_hi);
-            fprintf(f, ",%" PRIu64, l->n_share);
-            csv_num(f, l->share_mean);
-            csv_num(f, l->share_lo);
-            csv_num(f, l->share_hi);
-            csv_num(f, l->joint_mean);
-            csv_num(f, l->joint_lo);
-            csv_num(f, l->joint_hi);
-            csv_num(f, l->diff);
-            csv_num(f, l->g);
-            csv_num(f, l->p);
-            csv_num(f, l->q);
-            fputc('\n', f);
-        }
-    }
-}
-
-static const char *term_name(const model *md, size_t j)
-{
-    return j == 0 ? "intercept" : trait_names[md->kept[j - 1]];
-}
-
-static void write_regression_csv(const analysis *a, FILE *f)
-{
-    fputs("model,term,status,n,coef,se,stat,p_value,r2\n", f);
-    const model *ms[2] = {&a->ols, &a->logit};
-    for (int m = 0; m < 2; m++) {
-        const model *md = ms[m];
-        if (!md->fitted) {
-            fprintf(f, "%s,,not fitted,0,nan,nan,nan,nan,nan\n", md->name);
-            continue;
-        }
-        for (size_t j = 0; j < md->fit.p; j++) {
-            fprintf(f, "%s,%s,fitted,%zu", md->name, term_name(md, j), md->fit.n);
-            csv_num(f, md->fit.coef[j]);
-            csv_num(f, md->fit.se[j]);
-            csv_num(f, md->fit.stat[j]);
-            csv_num(f, md->fit.p_value[j]);
-            csv_num(f, md->fit.r2);
-            fputc('\n', f);
-        }
-        for (int d = 0; d < md->n_dropped; d++) {
-            char name[48];
-            snprintf(name, sizeof name, "%s", md->dropped[d]);
-            char *sp = strchr(name, ' ');
-            if (sp)
-                *sp = '\0';
-            fprintf(f, "%s,%s,dropped %s,%zu,nan,nan,nan,nan,nan\n", md->name, name,
-                    strstr(md->dropped[d], "constant") ? "constant" : "collinear",
-                    md->fit.n);
-        }
-    }
-}
-
 /* A signed difference (kind 0, 4 decimals), an effect size (1, 3
  * decimals) or a p/q-value (2, 3 significant digits); "-" for NaN. */
 static const char *fmt_num(char *buf, size_t size, double v, int kind)
@@ -982,6 +1782,18 @@ static void md_num(FILE *f, double v, int kind)
     fprintf(f, " | %s", fmt_num(buf, sizeof buf, v, kind));
 }
 
+/* " | diff [lo, hi]" of a comparison with none; "-" without one. */
+static void md_diff(FILE *f, const metric *m)
+{
+    char d[32], lo[32], hi[32];
+    fmt_num(d, sizeof d, m->diff, 0);
+    if (isnan(m->dlo))
+        fprintf(f, " | %s", d);
+    else
+        fprintf(f, " | %s [%s, %s]", d, fmt_num(lo, sizeof lo, m->dlo, 0),
+                fmt_num(hi, sizeof hi, m->dhi, 0));
+}
+
 /* Whether some reservoir saw more values than it kept. */
 static int sampled(const analysis *a)
 {
@@ -990,9 +1802,9 @@ static int sampled(const analysis *a)
     for (int k = 0; k < N_AXES; k++)
         for (size_t i = 0; i < a->ax[k].n; i++) {
             const level *l = &a->ax[k].lv[i];
-            if (l->own.seen > l->own.n || l->share.seen > l->share.n ||
-                l->joint.seen > l->joint.n)
-                return 1;
+            for (int m = 0; m < N_MET; m++)
+                if (l->m[m].r.seen > l->m[m].r.n)
+                    return 1;
         }
     return 0;
 }
@@ -1013,9 +1825,11 @@ static void write_report(const analysis *a, FILE *f)
             "- Deal rate: Wilson 95%% score interval. Means are exact (running sums over all "
             "jobs); their 95%% intervals are percentile bootstraps with %u resamples, "
             "seed %" PRIu64 " (MT19937).\n"
-            "- Versus `none` of the same axis: difference in mean own utility, Hedges' g and "
-            "a two-sided Welch t-test; q: Benjamini-Hochberg across all comparisons of the "
-            "four tables.\n"
+            "- Versus `none` of the same axis: difference in mean own utility with its Welch 95%% "
+            "interval (t quantile at the Welch-Satterthwaite df), Hedges' g and a two-sided "
+            "Welch t-test; q: Benjamini-Hochberg across all comparisons of the four tables. "
+            "`effectiveness.csv` has the same for the surplus share (`share_*` columns, their "
+            "own q family).\n"
             "- Bootstrap, Welch and Hedges' g use a uniform reservoir sample of at most "
             "%d values per level and metric; the regressions one of at most %d jobs. %s\n"
             "- Regressions: constant trait columns are dropped, then any column in the span "
@@ -1028,21 +1842,22 @@ static void write_report(const analysis *a, FILE *f)
         const axis *ax = &a->ax[k];
         fprintf(f, "## %s (%s utility)\n\n", ax->name, ax->buyer ? "buyer" : "seller");
         fprintf(f, "| level | n | deal rate [95%% CI] | own utility [95%% CI] | surplus share "
-                "[95%% CI] | joint utility [95%% CI] | diff vs none | g | p | q |\n");
+                "[95%% CI] | joint utility [95%% CI] | diff vs none [95%% CI] | g | p | q |\n");
         fprintf(f, "|---|---:|---|---|---|---|---:|---:|---:|---:|\n");
         for (size_t i = 0; i < ax->n; i++) {
             const level *l = &ax->lv[i];
+            const metric *own = &l->m[M_OWN], *sh = &l->m[M_SHARE], *jo = &l->m[M_JOINT];
             fprintf(f, "| %s | %" PRIu64 " | %.3f [%.3f, %.3f] | %.3f [%.3f, %.3f] | ", l->name,
-                    l->n, l->rate, l->rate_lo, l->rate_hi, l->own_mean, l->own_lo, l->own_hi);
-            if (l->n_share)
-                fprintf(f, "%.3f [%.3f, %.3f]", l->share_mean, l->share_lo, l->share_hi);
+                    l->n, l->rate, l->rate_lo, l->rate_hi, own->mean, own->lo, own->hi);
+            if (sh->n)
+                fprintf(f, "%.3f [%.3f, %.3f]", sh->mean, sh->lo, sh->hi);
             else
                 fputs("–", f);
-            fprintf(f, " | %.3f [%.3f, %.3f]", l->joint_mean, l->joint_lo, l->joint_hi);
-            md_num(f, l->diff, 0);
-            md_num(f, l->g, 1);
-            md_num(f, l->p, 2);
-            md_num(f, l->q, 2);
+            fprintf(f, " | %.3f [%.3f, %.3f]", jo->mean, jo->lo, jo->hi);
+            md_diff(f, own);
+            md_num(f, own->g, 1);
+            md_num(f, own->p, 2);
+            md_num(f, own->q, 2);
             fputs(" |\n", f);
         }
         for (size_t i = 0; i < ax->n; i++)
@@ -1078,11 +1893,15 @@ static void write_report(const analysis *a, FILE *f)
         else
             fprintf(f, "n = %zu, deviance = %.4f, %d IRLS iterations\n\n", md->fit.n,
                     md->fit.rss, md->fit.iterations);
-        fprintf(f, "| term | coef | se | %s | p |\n|---|---:|---:|---:|---:|\n",
+        double q = m == 0 ? gsl_cdf_tdist_Pinv(0.975, (double)(md->fit.n - md->fit.p))
+                          : gsl_cdf_ugaussian_Pinv(0.975);
+        fprintf(f, "| term | coef [95%% CI] | se | %s | p |\n|---|---:|---:|---:|---:|\n",
                 m == 0 ? "t" : "z");
         for (size_t j = 0; j < md->fit.p; j++)
-            fprintf(f, "| %s | %.4g | %.4g | %.3f | %.3g |\n", term_name(md, j),
-                    md->fit.coef[j], md->fit.se[j], md->fit.stat[j], md->fit.p_value[j]);
+            fprintf(f, "| %s | %.4g [%.4g, %.4g] | %.4g | %.3f | %.3g |\n", term_name(md, j),
+                    md->fit.coef[j], md->fit.coef[j] - q * md->fit.se[j],
+                    md->fit.coef[j] + q * md->fit.se[j], md->fit.se[j], md->fit.stat[j],
+                    md->fit.p_value[j]);
         fputc('\n', f);
     }
 }
@@ -1099,45 +1918,13 @@ static void print_headline(const analysis *a, FILE *out)
         for (size_t i = 0; i < ax->n; i++) {
             const level *l = &ax->lv[i];
             char ci[40], d[16], g[16], q[16];
-            snprintf(ci, sizeof ci, "[%.3f, %.3f]", l->own_lo, l->own_hi);
-            fmt_num(d, sizeof d, l->diff, 0);
-            fmt_num(g, sizeof g, l->g, 1);
-            fmt_num(q, sizeof q, l->q, 2);
+            const metric *own = &l->m[M_OWN];
+            snprintf(ci, sizeof ci, "[%.3f, %.3f]", own->lo, own->hi);
+            fmt_num(d, sizeof d, own->diff, 0);
+            fmt_num(g, sizeof g, own->g, 1);
+            fmt_num(q, sizeof q, own->q, 2);
             fprintf(out, "  %-20s %8" PRIu64 " %6.1f%% %8.4f %17s %9s %7s %9s\n", l->name,
-                    l->n, 100 * l->rate, l->own_mean, ci, d, g, q);
-        }
-    }
-}
-
-static void write_convergence_csv(const analysis *a, FILE *f)
-{
-    fputs("axis,level,n,negotiations_fitted,converging,stalling,diverging,skipped,unfitted,"
-          "share_converging,share_stalling,share_diverging,beta_n,beta_median,beta_q25,"
-          "beta_q75,deals,rounds_to_agreement_mean,rounds_to_agreement_median,round,"
-          "still_open\n", f);
-    for (int k = 0; k < N_AXES; k += 2) {
-        const axis *ax = &a->ax[k];
-        for (size_t i = 0; i < ax->n; i++) {
-            const level *l = &ax->lv[i];
-            for (int r = 1; r <= a->max_rounds; r++) {
-                fprintf(f, "%s,%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
-                        ",%" PRIu64 ",%" PRIu64, ax->name, l->name, l->n,
-                        l->c_conv + l->c_stall + l->c_div, l->c_conv, l->c_stall, l->c_div,
-                        l->c_skip, l->c_unfit);
-                csv_num(f, share(l->c_conv, l));
-                csv_num(f, share(l->c_stall, l));
-                csv_num(f, share(l->c_div, l));
-                fprintf(f, ",%" PRIu64, l->beta.seen);
-                csv_num(f, l->beta_med);
-                csv_num(f, l->beta_q25);
-                csv_num(f, l->beta_q75);
-                fprintf(f, ",%" PRIu64, l->agree_n);
-                csv_num(f, l->agree_mean);
-                csv_num(f, l->agree_median);
-                fprintf(f, ",%d", r);
-                csv_num(f, l->still_open[r - 1]);
-                fputc('\n', f);
-            }
+                    l->n, 100 * l->rate, own->mean, ci, d, g, q);
         }
     }
 }
@@ -1232,58 +2019,402 @@ static void print_convergence(const analysis *a, FILE *out)
     }
 }
 
-static ns_status write_outputs(const analysis *a, const char *dir, FILE *out, ns_error *err)
+static void write_judge_report(const analysis *a, FILE *f)
+{
+    if (!a->has_judge)
+        return;
+    fprintf(f, "## LLM judge scores\n\n"
+            "Scores (1-10) of the side using the level: how effective its influencing and its "
+            "tactic were, as judged by the LLM judge; jobs without a score are left out. Mean "
+            "with bootstrap 95%% interval; versus `none` as for own utility (q: "
+            "Benjamini-Hochberg per score across the four axes). All figures in `judge.csv`.\n\n");
+    for (int mi = M_INFL; mi <= M_TACT; mi++) {
+        fprintf(f, "### %s\n\n| axis | level | n | mean [95%% CI] | diff vs none [95%% CI] | g "
+                "| p | q |\n|---|---|---:|---|---|---:|---:|---:|\n",
+                mi == M_INFL ? "influencing_effectiveness" : "tactic_effectiveness");
+        for (int k = 0; k < N_AXES; k++)
+            for (size_t i = 0; i < a->ax[k].n; i++) {
+                const metric *m = &a->ax[k].lv[i].m[mi];
+                fprintf(f, "| %s | %s | %" PRIu64 " | ", a->ax[k].name, a->ax[k].lv[i].name,
+                        m->n);
+                if (m->n)
+                    fprintf(f, "%.3f [%.3f, %.3f]", m->mean, m->lo, m->hi);
+                else
+                    fputs("–", f);
+                md_diff(f, m);
+                md_num(f, m->g, 1);
+                md_num(f, m->p, 2);
+                md_num(f, m->q, 2);
+                fputs(" |\n", f);
+            }
+        fputc('\n', f);
+    }
+}
+
+/* " | v" with `prec` digits (negative: -prec significant digits). */
+static void md_val(FILE *f, double v, int prec)
+{
+    if (isnan(v))
+        fputs(" | –", f);
+    else if (prec >= 0)
+        fprintf(f, " | %.*f", prec, v);
+    else
+        fprintf(f, " | %.*g", -prec, v);
+}
+
+static void write_cost_report(const analysis *a, const table *t, FILE *f)
+{
+    if (!a->has_cost || !a->has_models)
+        return;
+    fprintf(f, "## Cost and quality\n\n"
+            "Per agent model and role (buyer and seller: that side's `*_cost_usd`; judge: "
+            "`judge_cost_usd`). Cost per negotiation: mean over its jobs; per deal: total "
+            "cost / deals. Tokens per negotiation and latency percentiles (gsl_sort, "
+            "gsl_stats_quantile_from_sorted_data) from that side's turns in `/rounds` (judge "
+            "calls have no turns: –), latency from a sample of at most %d turns per row. Cache "
+            "hit rate (cache hits / requests), repairs and invalid outputs are the job's "
+            "totals, all agents together. Built-in agents (no model) are not listed. All "
+            "figures in `cost.csv`.\n\n"
+            "| role | model | jobs | deal rate | surplus share | cost / negotiation (USD) | "
+            "cost / deal (USD) | tokens in / out | latency p50 / p90 / p99 (ms) | cache hits | "
+            "repairs | invalid |\n|---|---|---:|---:|---:|---:|---:|---|---|---:|---:|---:|\n",
+            RES_CAP);
+    (void)t;
+    for (size_t i = 0; i < a->n_cost; i++) {
+        const costrow *c = &a->cost[i];
+        double jobs = (double)c->jobs;
+        fprintf(f, "| %s | %s | %" PRIu64, role_names[c->role], c->model, c->jobs);
+        md_val(f, ratio((double)c->deals, jobs), 3);
+        md_val(f, ratio(c->share_sum, (double)c->share_n), 3);
+        md_val(f, ratio(c->cost_sum, (double)c->cost_n), -6);
+        md_val(f, ratio(c->cost_sum, (double)c->deals), -6);
+        if (c->turns)
+            fprintf(f, " | %.1f / %.1f", c->in_tok / jobs, c->out_tok / jobs);
+        else
+            fputs(" | –", f);
+        if (c->lat.n)
+            fprintf(f, " | %.0f / %.0f / %.0f", c->p50, c->p90, c->p99);
+        else
+            fputs(" | –", f);
+        md_val(f, ratio(c->cache_hits, c->requests), 3);
+        md_val(f, ratio(c->repairs, jobs), 3);
+        md_val(f, ratio(c->invalid, jobs), 3);
+        fputs(" |\n", f);
+    }
+    fputc('\n', f);
+}
+
+static void write_by_report(const analysis *a, FILE *f)
+{
+    if (!a->n_by)
+        return;
+    fprintf(f, "## By ");
+    for (int i = 0; i < a->n_by; i++)
+        fprintf(f, "%s%s", i ? " × " : "", a->by[i]);
+    fprintf(f, "\n\nThe tables above per cell of these `/jobs` columns: comparisons with the "
+            "`none` level of the same axis and cell, q across the cells' comparisons; "
+            "samples of at most %d values per cell, level and metric. Every column, and "
+            "convergence per cell, in `effectiveness_by.csv` and `convergence_by.csv`.\n\n",
+            BY_CAP);
+    for (int k = 0; k < N_AXES; k++) {
+        const axis *ax = &a->bx[k];
+        fprintf(f, "### %s\n\n|", ax->name);
+        for (int i = 0; i < a->n_by; i++)
+            fprintf(f, " %s |", a->by[i]);
+        fprintf(f, " level | n | deal rate | own utility [95%% CI] | surplus share | diff vs "
+                "none [95%% CI] | q |\n|");
+        for (int i = 0; i < a->n_by; i++)
+            fputs("---|", f);
+        fputs("---|---:|---:|---|---:|---|---:|\n", f);
+        for (size_t j = 0; j < ax->n; j++) {
+            const level *l = &ax->lv[ax->idx[j]]; /* sorted by cell, then level */
+            fputc('|', f);
+            for (int i = 0; i < a->n_by; i++) {
+                char v[MODEL_LEN];
+                cell_part(l->cell, i, v, sizeof v);
+                fprintf(f, " %s |", v);
+            }
+            fprintf(f, " %s | %" PRIu64 " | %.3f | %.3f [%.3f, %.3f]", l->name, l->n, l->rate,
+                    l->m[M_OWN].mean, l->m[M_OWN].lo, l->m[M_OWN].hi);
+            md_val(f, l->m[M_SHARE].mean, 3);
+            md_diff(f, &l->m[M_OWN]);
+            md_num(f, l->m[M_OWN].q, 2);
+            fputs(" |\n", f);
+        }
+        fputc('\n', f);
+    }
+}
+
+static ns_status write_table_csv(const table *t, const char *dir, ns_error *err)
+{
+    char name[80];
+    outfile o;
+    snprintf(name, sizeof name, "%s.csv", t->name);
+    ns_status st = out_open(&o, dir, name, err);
+    if (!st) {
+        tab_write_csv(t, o.f);
+        st = out_close(&o, err);
+    }
+    return st;
+}
+
+static ns_status write_outputs(const analysis *a, const tables *ts, const char *dir, FILE *out,
+                               ns_error *err)
 {
     ns_status st = ns_fs_mkdirs(dir, err);
+    for (int i = 0; !st && i < N_TB; i++)
+        if (ts->on[i] && i != TB_SURV)
+            st = write_table_csv(&ts->t[i], dir, err);
     outfile o;
-    if (!st && !(st = out_open(&o, dir, "effectiveness.csv", err))) {
-        write_effectiveness_csv(a, o.f);
-        st = out_close(&o, err);
-    }
-    if (!st && !(st = out_open(&o, dir, "regression.csv", err))) {
-        write_regression_csv(a, o.f);
-        st = out_close(&o, err);
-    }
     if (!st && !(st = out_open(&o, dir, "report.md", err))) {
         write_report(a, o.f);
+        write_judge_report(a, o.f);
+        write_cost_report(a, &ts->t[TB_COST], o.f);
         write_convergence_report(a, o.f);
-        st = out_close(&o, err);
-    }
-    if (!st && !(st = out_open(&o, dir, "convergence.csv", err))) {
-        write_convergence_csv(a, o.f);
+        write_by_report(a, o.f);
+        if (a->h5_written)
+            fprintf(o.f, "The tables are also in the results file, group `/analysis` (see "
+                    "docs/hdf5-layout.md).\n");
         st = out_close(&o, err);
     }
     if (!st && out) {
         print_headline(a, out);
         print_convergence(a, out);
         fprintf(out, "\nreport: %s/report.md\n", dir);
+        if (a->h5_written)
+            fprintf(out, "tables: %s, group /analysis\n", a->path);
         if (ferror(out))
             st = ns_fail(err, NS_ERR_IO, "cannot write the summary");
     }
     return st;
 }
 
+/* ---- /analysis: written into a copy, renamed over the file --------------- */
+
+/* Copies all of `src` into the empty `dst`: a reflink (FICLONE: shared
+ * extents, no data copied) when the file system has them, else
+ * copy_file_range, else read/write. */
+static int copy_fd(int src, int dst, off_t size)
+{
+    if (ioctl(dst, FICLONE, src) == 0)
+        return 0;
+    off_t done = 0;
+    while (done < size) {
+        ssize_t n = copy_file_range(src, NULL, dst, NULL, (size_t)(size - done), 0);
+        if (n <= 0) {
+            if (n < 0 && done == 0 &&
+                (errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP || errno == EINVAL))
+                break; /* not supported here: read and write */
+            return n < 0 ? -1 : (errno = EIO, -1);
+        }
+        done += n;
+    }
+    if (done == size)
+        return 0;
+    if (lseek(src, 0, SEEK_SET) < 0 || lseek(dst, 0, SEEK_SET) < 0 || ftruncate(dst, 0) < 0)
+        return -1;
+    static char buf[1 << 16];
+    for (;;) {
+        ssize_t n = read(src, buf, sizeof buf);
+        if (n == 0)
+            return 0;
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        for (ssize_t w = 0; w < n;) {
+            ssize_t k = write(dst, buf + w, (size_t)(n - w));
+            if (k < 0 && errno != EINTR)
+                return -1;
+            w += k > 0 ? k : 0;
+        }
+    }
+}
+
+static herr_t attr_write_str(hid_t loc, const char *name, const char *v)
+{
+    hid_t t = H5Tcopy(H5T_C_S1), sp = H5Screate(H5S_SCALAR), at = -1;
+    herr_t rc = -1;
+    H5Tset_size(t, H5T_VARIABLE);
+    H5Tset_cset(t, H5T_CSET_UTF8);
+    if ((at = H5Acreate2(loc, name, t, sp, H5P_DEFAULT, H5P_DEFAULT)) >= 0)
+        rc = H5Awrite(at, t, &v);
+    if (at >= 0 && H5Aclose(at) < 0)
+        rc = -1;
+    H5Sclose(sp);
+    H5Tclose(t);
+    return rc;
+}
+
+static herr_t attr_write_u64(hid_t loc, const char *name, uint64_t v)
+{
+    hid_t sp = H5Screate(H5S_SCALAR), at = H5Acreate2(loc, name, H5T_STD_U64LE, sp,
+                                                      H5P_DEFAULT, H5P_DEFAULT);
+    herr_t rc = at >= 0 ? H5Awrite(at, H5T_NATIVE_UINT64, &v) : -1;
+    if (at >= 0 && H5Aclose(at) < 0)
+        rc = -1;
+    H5Sclose(sp);
+    return rc;
+}
+
+/* Replaces /analysis of the open (read-write) copy `f`. */
+static ns_status fill_group(const analysis *a, const tables *ts, hid_t f, const char *tmp,
+                            ns_error *err)
+{
+    if (H5Lexists(f, "analysis", H5P_DEFAULT) > 0 && H5Ldelete(f, "analysis", H5P_DEFAULT) < 0)
+        return ns_h5_fail(err, NS_ERR_HDF5, "%s: cannot remove the old /analysis", tmp);
+    H5Eclear2(H5E_DEFAULT);
+    hid_t g = H5Gcreate2(f, "analysis", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (g < 0)
+        return ns_h5_fail(err, NS_ERR_HDF5, "%s: cannot create /analysis", tmp);
+    ns_status st = NS_OK;
+    for (int i = 0; !st && i < N_TB; i++)
+        if (ts->on[i])
+            st = tab_write_h5(&ts->t[i], g, err);
+    char by[sizeof a->by_list + 8] = "";
+    for (int i = 0; i < a->n_by; i++)
+        snprintf(by + strlen(by), sizeof by - strlen(by), "%s%s", i ? "," : "", a->by[i]);
+    if (!st && (attr_write_str(g, "negsim_version", NS_VERSION) < 0 ||
+                attr_write_u64(g, "bootstrap", a->opt.bootstrap) < 0 ||
+                attr_write_u64(g, "seed", a->opt.seed) < 0 ||
+                attr_write_str(g, "created", a->now) < 0 || attr_write_str(g, "by", by) < 0))
+        st = ns_h5_fail(err, NS_ERR_HDF5, "%s: cannot write the /analysis attributes", tmp);
+    if (H5Gclose(g) < 0 && !st)
+        st = ns_h5_fail(err, NS_ERR_HDF5, "%s: cannot write /analysis", tmp);
+    return st;
+}
+
+static ns_status fsync_dir(const char *dir, ns_error *err)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd < 0 || fsync(fd) != 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return ns_fail_errno(err, NS_ERR_IO, e, "cannot sync folder %s", dir);
+    }
+    close(fd);
+    return NS_OK;
+}
+
+/* Writes /analysis into a copy of the results file beside it, syncs it and
+ * renames it over the file; on any failure the copy is removed and the
+ * file is as it was. Refuses when the file changed since it was read. */
+static ns_status write_analysis_group(const analysis *a, const tables *ts,
+                                      const struct stat *seen, ns_error *err)
+{
+    char dir[4096], tmp[4200];
+    const char *slash = strrchr(a->path, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == a->path)
+        snprintf(dir, sizeof dir, "/");
+    else
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - a->path), a->path);
+    snprintf(tmp, sizeof tmp, "%s/.%s.analyze.XXXXXX", dir, slash ? slash + 1 : a->path);
+    int src = open(a->path, O_RDONLY);
+    if (src < 0)
+        return ns_fail_errno(err, NS_ERR_IO, errno, "cannot open %s", a->path);
+    int dst = mkstemp(tmp);
+    if (dst < 0) {
+        int e = errno;
+        close(src);
+        return ns_fail_errno(err, NS_ERR_IO, e, "cannot create a copy of %s in %s", a->path,
+                             dir);
+    }
+    ns_status st = NS_OK;
+    if (copy_fd(src, dst, seen->st_size) != 0 || fchmod(dst, seen->st_mode & 07777) != 0)
+        st = ns_fail_errno(err, NS_ERR_IO, errno, "cannot copy %s to %s", a->path, tmp);
+    close(src);
+    if (!st) {
+        hid_t f = H5Fopen(tmp, H5F_ACC_RDWR, H5P_DEFAULT);
+        if (f < 0)
+            st = ns_h5_fail(err, NS_ERR_HDF5, "cannot open %s", tmp);
+        else {
+            st = fill_group(a, ts, f, tmp, err);
+            if (H5Fclose(f) < 0 && !st)
+                st = ns_h5_fail(err, NS_ERR_HDF5, "cannot close %s", tmp);
+        }
+    }
+    if (!st && fsync(dst) != 0)
+        st = ns_fail_errno(err, NS_ERR_IO, errno, "cannot sync %s", tmp);
+    if (close(dst) != 0 && !st)
+        st = ns_fail_errno(err, NS_ERR_IO, errno, "cannot write %s", tmp);
+    struct stat now;
+    /* a run that published the file meanwhile must not be undone */
+    if (!st && (stat(a->path, &now) != 0 || now.st_ino != seen->st_ino ||
+                now.st_size != seen->st_size || now.st_mtim.tv_sec != seen->st_mtim.tv_sec ||
+                now.st_mtim.tv_nsec != seen->st_mtim.tv_nsec))
+        st = ns_fail(err, NS_ERR_IO, "%s changed while it was analysed; /analysis not written",
+                     a->path);
+    if (!st && rename(tmp, a->path) != 0)
+        st = ns_fail_errno(err, NS_ERR_IO, errno, "cannot rename %s to %s", tmp, a->path);
+    if (st) {
+        unlink(tmp);
+        return st;
+    }
+    return fsync_dir(dir, err);
+}
+
 /* ---- entry point ------------------------------------------------------- */
+
+static void set_free(axis *set)
+{
+    for (int k = 0; k < N_AXES; k++) {
+        for (size_t i = 0; i < set[k].n; i++) {
+            level *l = &set[k].lv[i];
+            for (int m = 0; m < N_MET; m++)
+                free(l->m[m].r.x);
+            free(l->beta.x);
+            free(l->surv.x);
+            free(l->agree_hist);
+            free(l->still_open);
+            ns_km_free(l->km);
+        }
+        free(set[k].lv);
+        free(set[k].idx);
+    }
+}
 
 static void analysis_free(analysis *a)
 {
-    for (int k = 0; k < N_AXES; k++) {
-        for (size_t i = 0; i < a->ax[k].n; i++) {
-            free(a->ax[k].lv[i].own.x);
-            free(a->ax[k].lv[i].share.x);
-            free(a->ax[k].lv[i].joint.x);
-            free(a->ax[k].lv[i].beta.x);
-            free(a->ax[k].lv[i].surv.x);
-            free(a->ax[k].lv[i].agree_hist);
-            free(a->ax[k].lv[i].still_open);
-        }
-        free(a->ax[k].lv);
-    }
+    set_free(a->ax);
+    set_free(a->bx);
+    for (size_t i = 0; i < a->n_cost; i++)
+        free(a->cost[i].lat.x);
+    free(a->cost);
     free(a->reg.x);
     ns_regress_fit_free(&a->ols.fit);
     ns_regress_fit_free(&a->logit.fit);
     if (a->rng)
         gsl_rng_free(a->rng);
+}
+
+/* Splits the --by list; NS_ERR_USAGE for an empty name, a repeat or too
+ * many. Whether each is a /jobs column is checked once the file is open. */
+static ns_status parse_by(analysis *a, ns_error *err)
+{
+    if (!a->opt.by)
+        return NS_OK;
+    if (strlen(a->opt.by) >= sizeof a->by_list)
+        return ns_fail(err, NS_ERR_USAGE, "--by list too long");
+    snprintf(a->by_list, sizeof a->by_list, "%s", a->opt.by);
+    char *save = NULL;
+    for (char *p = a->by_list;; p = NULL) {
+        char *tok = strtok_r(p, ",", &save);
+        if (!tok)
+            break;
+        if (a->n_by == NS_ANALYZE_MAX_BY)
+            return ns_fail(err, NS_ERR_USAGE, "--by takes at most %d axes", NS_ANALYZE_MAX_BY);
+        for (int i = 0; i < a->n_by; i++)
+            if (strcmp(a->by[i], tok) == 0)
+                return ns_fail(err, NS_ERR_USAGE, "--by names '%s' twice", tok);
+        a->by[a->n_by++] = tok;
+    }
+    if (a->n_by == 0)
+        return ns_fail(err, NS_ERR_USAGE, "--by needs at least one /jobs column");
+    return NS_OK;
 }
 
 ns_status ns_analyze_run(const char *results_path, const ns_analyze_options *opt, FILE *out,
@@ -1301,9 +2432,15 @@ ns_status ns_analyze_run(const char *results_path, const ns_analyze_options *opt
         free(a);
         return ns_fail(err, NS_ERR_USAGE, "--bootstrap needs at least 2 resamples");
     }
+    ns_status st = parse_by(a, err);
+    if (st) {
+        free(a);
+        return st;
+    }
     for (int k = 0; k < N_AXES; k++) {
-        a->ax[k].name = axis_names[k];
-        a->ax[k].buyer = k < 2;
+        a->ax[k].name = a->bx[k].name = axis_names[k];
+        a->ax[k].buyer = a->bx[k].buyer = k < 2;
+        a->bx[k].cap = BY_CAP;
     }
     a->ols.name = "ols_surplus_share_buyer";
     a->logit.name = "logit_deal";
@@ -1323,7 +2460,6 @@ ns_status ns_analyze_run(const char *results_path, const ns_analyze_options *opt
     strftime(a->now, sizeof a->now, "%Y-%m-%dT%H:%M:%SZ", &tm);
 
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    ns_status st = NS_OK;
     struct stat sb;
     hid_t f = -1;
     if (stat(results_path, &sb) != 0)
@@ -1339,9 +2475,12 @@ ns_status ns_analyze_run(const char *results_path, const ns_analyze_options *opt
     if (!st) {
         attr_str(f, ".", "spec_name", a->spec_name, sizeof a->spec_name);
         attr_str(f, ".", "created", a->created, sizeof a->created);
+        attr_str(f, "run", "state", a->state, sizeof a->state);
         a->rng = gsl_rng_alloc(gsl_rng_mt19937);
         gsl_rng_set(a->rng, (unsigned long)a->opt.seed);
-        st = scan(a, f, err);
+        st = detect_columns(a, f, err);
+        if (!st)
+            st = scan(a, f, err);
         if (!st && (!attr_int(f, "max_rounds", &a->max_rounds) || a->max_rounds < 1))
             a->max_rounds = a->max_seen;
         if (!st)
@@ -1353,9 +2492,29 @@ ns_status ns_analyze_run(const char *results_path, const ns_analyze_options *opt
     if (!st)
         st = conv_stats(a, err);
     if (!st) {
+        ns_status st_h5 = NS_OK;
+        ns_error err_h5 = {0};
+        tables ts;
+        cost_stats(a);
         fit_model(a, &a->ols, 1, N_TRAITS + 1, 0);
         fit_model(a, &a->logit, 0, N_TRAITS, 1);
-        st = write_outputs(a, dir, out, err);
+        build_tables(a, &ts);
+        if (strcmp(a->state, "running") == 0) {
+            if (a->opt.warnings)
+                fprintf(a->opt.warnings, "warning: %s is being written by a run (state "
+                        "running): /analysis not written; report and CSV files only\n",
+                        results_path);
+        } else if (!a->opt.no_h5) {
+            st_h5 = write_analysis_group(a, &ts, &sb, &err_h5);
+            a->h5_written = st_h5 == NS_OK;
+        }
+        st = write_outputs(a, &ts, dir, out, err);
+        if (!st && st_h5) {
+            st = st_h5;
+            if (err)
+                *err = err_h5;
+        }
+        tables_free(&ts);
     }
     analysis_free(a);
     free(a);

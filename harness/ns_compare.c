@@ -18,8 +18,10 @@
  * but a constant sample has a variance of exactly 0, where
  * sumsq - n mean^2 would leave rounding noise and a spurious t.
  *
- * Kolmogorov-Smirnov on rounds is left out: GSL has no Kolmogorov
- * distribution to take its p-value from.
+ * Rounds are also counted per cell in a histogram indexed by the number
+ * of rounds (grown on demand to the largest value seen), so the
+ * Kolmogorov-Smirnov D is exact and memory is cells x max rounds, never
+ * jobs.
  */
 #define _GNU_SOURCE /* hsearch_r */
 #include "ns_compare.h"
@@ -47,10 +49,14 @@ static const char *const axis_names[N_AXES] = {
     "seller_tactic", "buyer_influence",  "seller_influence",
 };
 
-enum { M_DEAL, M_UB, M_US, M_JOINT, M_ROUNDS, N_METRICS };
+enum { M_DEAL, M_UB, M_US, M_JOINT, M_ROUNDS, M_ROUNDS_KS, N_METRICS };
 static const char *const metric_names[N_METRICS] = {
-    "deal_rate", "u_buyer", "u_seller", "joint_utility", "rounds",
+    "deal_rate", "u_buyer", "u_seller", "joint_utility", "rounds", "rounds_ks",
 };
+#define METRIC_LIST "deal_rate, u_buyer, u_seller, joint_utility, rounds, rounds_ks"
+/* Rounds above this are corrupt: the spec caps max_rounds at 500, and the
+ * histogram must not be grown to an absurd size by one bad row. */
+#define MAX_ROUNDS_HIST 100000
 enum { N_MOMENTS = 4 }; /* metrics 1..4 */
 
 typedef struct cell {
@@ -58,6 +64,8 @@ typedef struct cell {
     char ax[N_AXES][LABEL_LEN];
     long n, deals;
     double mean[N_MOMENTS], m2[N_MOMENTS];
+    uint64_t *rounds_hist; /* rounds_hist[r]: jobs that took r rounds */
+    size_t hist_len;       /* 1 + the largest rounds seen */
 } cell;
 
 typedef struct cellset {
@@ -69,8 +77,10 @@ typedef struct cellset {
 
 static void cellset_free(cellset *s)
 {
-    for (size_t i = 0; i < s->n; i++)
+    for (size_t i = 0; i < s->n; i++) {
         free(s->cells[i].key);
+        free(s->cells[i].rounds_hist);
+    }
     free(s->cells);
     if (s->hcap)
         hdestroy_r(&s->htab);
@@ -131,8 +141,16 @@ static cell *cellset_get(cellset *s, const char (*ax)[LABEL_LEN])
     return c;
 }
 
-static void cell_add(cell *c, int deal, const double v[N_MOMENTS])
+static void cell_add(cell *c, int deal, int rounds, const double v[N_MOMENTS])
 {
+    size_t r = (size_t)rounds; /* checked by the caller: 0..MAX_ROUNDS_HIST */
+    if (r >= c->hist_len) {
+        size_t len = r + 1 > 2 * c->hist_len ? r + 1 : 2 * c->hist_len;
+        c->rounds_hist = ns_xrealloc(c->rounds_hist, len * sizeof *c->rounds_hist);
+        memset(c->rounds_hist + c->hist_len, 0, (len - c->hist_len) * sizeof *c->rounds_hist);
+        c->hist_len = len;
+    }
+    c->rounds_hist[r]++;
     c->n++;
     c->deals += deal != 0;
     for (int m = 0; m < N_MOMENTS; m++) {
@@ -201,7 +219,10 @@ static ns_status add_row(void *ctx, const void *job_row, const void *outcome_row
         if (!isfinite(v[m]))
             return ns_fail(err, NS_ERR_CORRUPT, "%s: job %llu has a non-finite %s", rc->path,
                            (unsigned long long)j->job_id, metric_names[m + 1]);
-    cell_add(cellset_get(rc->s, j->ax), o->deal, v);
+    if (o->rounds < 0 || o->rounds > MAX_ROUNDS_HIST)
+        return ns_fail(err, NS_ERR_CORRUPT, "%s: job %llu has %d rounds", rc->path,
+                       (unsigned long long)j->job_id, o->rounds);
+    cell_add(cellset_get(rc->s, j->ax), o->deal, o->rounds, v);
     return NS_OK;
 }
 
@@ -322,7 +343,10 @@ static ns_status check_comparable(const cellset *b, const cellset *c, ns_error *
 typedef struct test {
     size_t cell; /* index into the baseline's sorted cells */
     int metric;
-    double base, cand, diff, p, q;
+    double base, cand; /* the metric's value; for rounds_ks the median rounds */
+    double effect;     /* compared with --min-effect: candidate - baseline, or
+                          for rounds_ks the KS distance D */
+    double p, q;
 } test;
 
 /* Welch's t test from moments (the formulas of ns_stats_welch). Both
@@ -341,6 +365,40 @@ static double welch_p(long n1, double mean1, double m2_1, long n2, double mean2,
                 (a * a / (double)(n1 - 1) + b * b / (double)(n2 - 1));
     double p = 2.0 * gsl_cdf_tdist_Q(fabs(t), df);
     return p > 1.0 ? 1.0 : p < 0.0 ? 0.0 : p;
+}
+
+/* Lower median of a rounds histogram of n jobs: the smallest r with at
+ * least half of the jobs at or below it. */
+static double hist_median(const cell *c)
+{
+    uint64_t cum = 0;
+    for (size_t r = 0; r < c->hist_len; r++) {
+        cum += c->rounds_hist[r];
+        if (2 * cum >= (uint64_t)c->n)
+            return (double)r;
+    }
+    return NAN; /* not reached for a cell with jobs */
+}
+
+/* Two-sample KS test on the rounds of two cells, their histograms padded
+ * to a common support (len >= 1: every cell holds at least one job). */
+static ns_status rounds_ks(const cell *x, const cell *y, test *t, ns_error *err)
+{
+    size_t len = x->hist_len > y->hist_len ? x->hist_len : y->hist_len;
+    uint64_t *hx = ns_xcalloc(len, sizeof *hx), *hy = ns_xcalloc(len, sizeof *hy);
+    memcpy(hx, x->rounds_hist, x->hist_len * sizeof *hx);
+    memcpy(hy, y->rounds_hist, y->hist_len * sizeof *hy);
+    ns_ks ks;
+    ns_status st = ns_stats_ks_two_sample_counts(hx, hy, len, &ks, err);
+    free(hx);
+    free(hy);
+    if (st)
+        return st;
+    t->base = hist_median(x);
+    t->cand = hist_median(y);
+    t->effect = ks.d;
+    t->p = ks.p_value;
+    return NS_OK;
 }
 
 static int test_cmp_q(const void *x, const void *y)
@@ -372,8 +430,7 @@ static ns_status parse_metrics(const char *list, int use[N_METRICS], ns_error *e
                 found = use[m] = any = 1;
         if (!found && l > 0)
             return ns_fail(err, NS_ERR_USAGE,
-                           "unknown metric '%.*s' (known: deal_rate, u_buyer, u_seller, "
-                           "joint_utility, rounds)", (int)l, p);
+                           "unknown metric '%.*s' (known: " METRIC_LIST ")", (int)l, p);
         p += l;
         if (*p == ',')
             p++;
@@ -437,6 +494,9 @@ ns_status ns_compare_run(const char *baseline, const char *candidate,
                 tt->base = (double)x->deals / (double)x->n;
                 tt->cand = (double)y->deals / (double)y->n;
                 st = ns_stats_two_prop_z(x->deals, x->n, y->deals, y->n, NULL, &tt->p, err);
+                tt->effect = tt->cand - tt->base;
+            } else if (k == M_ROUNDS_KS) {
+                st = rounds_ks(x, y, tt, err);
             } else {
                 if (x->n < 2 || y->n < 2) {
                     untestable++;
@@ -446,8 +506,8 @@ ns_status ns_compare_run(const char *baseline, const char *candidate,
                 tt->cand = y->mean[k - 1];
                 tt->p = welch_p(x->n, x->mean[k - 1], x->m2[k - 1], y->n, y->mean[k - 1],
                                 y->m2[k - 1]);
+                tt->effect = tt->cand - tt->base;
             }
-            tt->diff = tt->cand - tt->base;
             m++;
         }
     }
@@ -460,7 +520,7 @@ ns_status ns_compare_run(const char *baseline, const char *candidate,
     if (st == NS_OK) {
         for (size_t i = 0; i < m; i++) {
             t[i].q = q[i];
-            if (q[i] <= o.alpha && fabs(t[i].diff) >= o.min_effect)
+            if (q[i] <= o.alpha && fabs(t[i].effect) >= o.min_effect)
                 t[nchanged++] = t[i]; /* compact the changed tests in front */
         }
         qsort(t, nchanged, sizeof *t, test_cmp_q);
@@ -470,14 +530,20 @@ ns_status ns_compare_run(const char *baseline, const char *candidate,
             for (size_t i = 0; i < nchanged; i++) {
                 char lab[512];
                 cell_label(&b.cells[t[i].cell], lab, sizeof lab);
-                fprintf(out, "| %s | %s | %.4g | %.4g | %+.4g | %.3g |\n", lab,
-                        metric_names[t[i].metric], t[i].base, t[i].cand, t[i].diff, t[i].q);
+                char eff[32];
+                if (t[i].metric == M_ROUNDS_KS)
+                    snprintf(eff, sizeof eff, "D = %.3g", t[i].effect);
+                else
+                    snprintf(eff, sizeof eff, "%+.4g", t[i].effect);
+                fprintf(out, "| %s | %s | %.4g | %.4g | %s | %.3g |\n", lab,
+                        metric_names[t[i].metric], t[i].base, t[i].cand, eff, t[i].q);
             }
             fprintf(out, "\n");
         }
         fprintf(out, "%zu of %zu tests changed at FDR %g", nchanged, m, o.alpha);
         if (o.min_effect > 0)
-            fprintf(out, " (|difference| >= %g)", o.min_effect);
+            fprintf(out, " (|difference| >= %g%s)", o.min_effect,
+                    use[M_ROUNDS_KS] ? "; KS distance D for rounds_ks" : "");
         fprintf(out, "\n");
         if (untestable)
             fprintf(out, "%zu cell/metric pairs not tested: fewer than 2 jobs in a cell\n",

@@ -18,7 +18,8 @@
 #include "ns_frontier.h"
 #include "ns_message.h"
 
-const char *const ns_ending_names[4] = {"", "agreement", "walkaway", "impasse"};
+const char *const ns_ending_names[6] = {"",        "agreement",      "walkaway",
+                                        "impasse", "invalid_output", "error"};
 
 /* Agent state is kept in fixed slots; 8 KiB is ample for any kind. */
 #define NS_AGENT_STATE_MAX 8192
@@ -69,16 +70,27 @@ ns_engine *ns_engine_create(const ns_spec *spec)
     return e;
 }
 
+/* Lets the agents of the previous negotiation release what they own. */
+static void end_agents(ns_engine *e)
+{
+    for (int s = 0; s < 2; s++)
+        if (e->agent[s] && e->agent[s]->end)
+            e->agent[s]->end(e->agent_state[s]);
+}
+
 void ns_engine_destroy(ns_engine *e)
 {
     if (!e)
         return;
+    end_agents(e);
     gsl_rng_free(e->rng);
     free(e->neg.turns);
     free(e);
 }
 
 const ns_negotiation *ns_engine_negotiation(const ns_engine *e) { return &e->neg; }
+
+void ns_engine_set_host(ns_engine *e, void *host) { e->neg.host = host; }
 
 /* Every state change goes through here, so there is one place to watch. */
 static void set_state(ns_engine *e, ns_neg_state s)
@@ -105,11 +117,21 @@ static void fill_job_row(ns_engine *e, const ns_job *job)
         NS_SET(r->influence[s],
                ns_catalog_technique(e->cat, NS_INFLUENCE, ss->influence)->name);
     }
+    if (!e->blk->has_llm)
+        return;
+    /* accounting starts empty; NaN marks "no value" where 0 would lie */
+    ns_llm_job_row *l = &e->blk->llm_jobs[e->row];
+    for (int s = 0; s < 2; s++) {
+        NS_SET(l->model[s], job->side[s].model);
+        l->influencing_score[s] = l->tactic_score[s] = NAN;
+    }
+    l->latency_ms = NAN;
 }
 
 void ns_engine_start(ns_engine *e, const ns_job *job, ns_block *blk)
 {
     ns_negotiation *n = &e->neg;
+    end_agents(e);
     e->blk = blk;
     e->row = ns_block_add_job(blk);
     fill_job_row(e, job);
@@ -122,6 +144,9 @@ void ns_engine_start(ns_engine *e, const ns_job *job, ns_block *blk)
     n->ending = NS_END_NONE;
     n->closed_by = -1;
     n->state = NS_NEG_READY;
+    n->record = blk;
+    n->record_turn0 = blk->n_turns;
+    n->record_job = e->row;
     for (int s = 0; s < 2; s++) {
         e->agent[s] = job->side[s].kind;
         assert(e->agent[s] && e->agent[s]->state_size <= NS_AGENT_STATE_MAX);
@@ -153,6 +178,22 @@ static void record_turn(ns_engine *e, const ns_turn *t, const ns_move *mv)
         row->value[i] = i < n->sc->n_issues && t->action != NS_ACT_WALK ? t->value[i] : NAN;
     row->utility[0] = t->utility[0];
     row->utility[1] = t->utility[1];
+    if (e->blk->has_llm) {
+        /* LLM blocks keep every turn's text whole in the arena (model
+         * replies outgrow NS_TEXT_LEN), transcripts on or off: the next
+         * prompt quotes them. Their texts[] rows are not used. */
+        char buf[NS_TEXT_LEN];
+        const char *text = mv->text;
+        if (!text) {
+            ns_message_render(n, t->speaker, k, mv, buf);
+            text = buf;
+        }
+        size_t len = mv->text ? strlen(text) : strnlen(buf, sizeof buf);
+        ns_llm_turn_row *lt = &e->blk->llm_turns[r];
+        lt->text_off = ns_block_add_text(e->blk, text, len);
+        lt->text_len = (uint32_t)len;
+        return;
+    }
     if (!e->transcripts)
         return;
     ns_transcript_row *tr = &e->blk->texts[r];
@@ -213,6 +254,9 @@ static void apply_move(ns_engine *e, ns_move *mv)
     ns_negotiation *n = &e->neg;
     const ns_scenario *sc = n->sc;
     int side = n->to_move;
+    if (mv->failure != NS_MOVE_OK)
+        return finish(e, mv->failure == NS_MOVE_INVALID ? NS_END_INVALID : NS_END_ERROR,
+                      side);
     const ns_turn *standing = standing_offer(n);
     /* Accepting with nothing on the table breaks the protocol; an agent
      * that does so (only an LLM could) is taken to have left the table. */
@@ -236,6 +280,14 @@ static void apply_move(ns_engine *e, ns_move *mv)
         t->utility[1] = ns_scenario_utility(sc, NS_SELLER, t->value);
     }
     record_turn(e, t, mv);
+    if (e->blk->has_llm && mv->llm) {
+        /* the agent's account of the call; the text fields are the engine's */
+        ns_llm_turn_row *lt = &e->blk->llm_turns[e->blk->n_turns - 1];
+        uint32_t off = lt->text_off, len = lt->text_len;
+        *lt = *mv->llm;
+        lt->text_off = off;
+        lt->text_len = len;
+    }
     n->n_turns++;
     if (mv->action == NS_ACT_ACCEPT)
         return finish(e, NS_END_AGREEMENT, side);
@@ -255,6 +307,8 @@ ns_neg_state ns_engine_step(ns_engine *e)
         return n->state;
     ns_move mv;
     mv.text = NULL;
+    mv.failure = NS_MOVE_OK;
+    mv.llm = NULL;
     int side = n->to_move;
     if (e->agent[side]->decide(e->agent_state[side], n, &mv) == NS_AGENT_PENDING) {
         set_state(e, NS_NEG_WAITING);

@@ -30,9 +30,12 @@ typedef enum ns_ending {
     NS_END_NONE = 0,    /* still running */
     NS_END_AGREEMENT,
     NS_END_WALKAWAY,
-    NS_END_IMPASSE
+    NS_END_IMPASSE,
+    NS_END_INVALID,     /* an LLM's replies stayed invalid after repair */
+    NS_END_ERROR        /* an LLM could not be reached (see the error column) */
 } ns_ending;
-extern const char *const ns_ending_names[4]; /* "", "agreement", ... */
+/* "", "agreement", "walkaway", "impasse", "invalid_output", "error" */
+extern const char *const ns_ending_names[6];
 
 typedef enum ns_neg_state {
     NS_NEG_READY,   /* the side to move can be asked */
@@ -64,6 +67,13 @@ typedef struct ns_negotiation {
     ns_ending ending;
     int closed_by;         /* side that accepted or walked, -1 */
     ns_turn *turns;        /* history, capacity max_turns */
+    /* where the rows go: turn k's rows are record->turns[record_turn0 + k]
+     * (and, in has_llm blocks, its text via record->llm_turns) */
+    const ns_block *record;
+    size_t record_turn0;
+    size_t record_job;     /* the job's row in record */
+    void *host;            /* the runner's context for asynchronous agents
+                              (ns_engine_set_host); NULL for built-in runs */
 } ns_negotiation;
 
 /* Turn index -> 1-based round number. */
@@ -83,6 +93,8 @@ ns_neg_state ns_engine_step(ns_engine *e);
 /* Runs a job with synchronous agents to the end, appending its job,
  * outcome, turn and transcript rows to blk. */
 void ns_engine_run(ns_engine *e, const ns_job *job, ns_block *blk);
+/* Context asynchronous agents find in neg->host (the LLM session). */
+void ns_engine_set_host(ns_engine *e, void *host);
 /* The negotiation in progress (for tests and agents). */
 const ns_negotiation *ns_engine_negotiation(const ns_engine *e);
 

@@ -69,7 +69,10 @@ int ns_fault_retryable(ns_fault f);
  * curl code); NS_FAULT_NONE for 2xx. */
 ns_fault ns_fault_from_http(long status);
 
-/* Per-endpoint settings (one endpoint per provider or base URL). */
+/* Per-endpoint settings (one endpoint per provider or base URL). A field
+ * left at 0 takes its default, except max_retries and breaker_threshold,
+ * where 0 means what it says (no retries; no breaker) and a negative
+ * value takes the default; ns_endpoint_config_init writes every default. */
 typedef struct ns_endpoint_config {
     const char *name;           /* for messages and progress: "openai" */
     int max_inflight;           /* requests on the wire at once; default 64 */
@@ -84,12 +87,18 @@ typedef struct ns_endpoint_config {
     double breaker_cooldown_s;  /* open -> half-open after this; default 30 */
 } ns_endpoint_config;
 
+/* Fills *cfg with the defaults above (name "http", no rate limits). */
+void ns_endpoint_config_init(ns_endpoint_config *cfg);
+
 typedef struct ns_http_request {
     int endpoint;                /* from ns_http_add_endpoint */
     const char *url;             /* copied */
-    const char *const *headers;  /* "Name: value" strings, NULL-terminated; copied */
+    const char *const *headers;  /* "Name: value" strings, NULL-terminated; copied
+                                    (identical lists are shared, not copied
+                                    per request); "Content-Type:
+                                    application/json" is added when absent */
     const char *body;            /* POST body; copied */
-    size_t body_len;
+    size_t body_len;             /* 0 with a body: strlen(body) */
     double est_tokens;           /* charged to the tokens-per-minute bucket */
     double reserve_usd;          /* worst-case cost held against the budget
                                     while in flight */
@@ -104,12 +113,16 @@ typedef struct ns_http_result {
     size_t body_len;
     double latency_s;            /* of the last attempt */
     int attempts;                /* 1 + retries made */
-    char message[256];           /* what went wrong, no secrets; "" on success */
+    char message[256];           /* what went wrong, no secrets and no body,
+                                    e.g. "openai: HTTP 503 after 5 attempts";
+                                    "" on success */
 } ns_http_result;
 
-/* Called once per request, from ns_http_poll(). The callback may submit
- * new requests. Whatever it reserved is released when it returns; charge
- * the actual cost with ns_http_charge from inside it. */
+/* Called once per request, from ns_http_poll() (or ns_http_cancel_queued).
+ * The callback may submit new requests and cancel queued ones; it must not
+ * poll or destroy. Whatever its request reserved is released when it
+ * returns; charge the actual cost with ns_http_charge from inside it.
+ * The body is delivered for failures too (a provider's error JSON). */
 typedef void (*ns_http_done_fn)(void *user, const ns_http_result *res);
 
 typedef struct ns_http ns_http;
@@ -121,7 +134,12 @@ void ns_http_destroy(ns_http *h); /* NULL is a no-op; in-flight transfers are dr
 /* Adds an endpoint; returns its index (>= 0) or -1 with err set. */
 int ns_http_add_endpoint(ns_http *h, const ns_endpoint_config *cfg, ns_error *err);
 
-/* Spending cap in USD for everything charged from now on; <= 0: none. */
+/* Spending cap in USD for everything charged from now on; <= 0: none.
+ * A request reserves reserve_usd when it is first admitted and holds it
+ * through its retries until its callback returns; one that would take
+ * spend + reservations past the cap completes with NS_FAULT_BUDGET unsent,
+ * and from then on every request not yet admitted does too (dispatch
+ * stops; retries of admitted ones go on). Setting a cap clears that. */
 void ns_http_set_budget(ns_http *h, double cap_usd);
 /* Adds the actual cost of a completed request to the spend. */
 void ns_http_charge(ns_http *h, double usd);
@@ -132,7 +150,9 @@ int ns_http_budget_exhausted(const ns_http *h);
 /* Queues a request. Never blocks and never calls done() itself. */
 ns_status ns_http_submit(ns_http *h, const ns_http_request *req, ns_error *err);
 /* Admits, drives transfers and delivers completions, waiting at most
- * timeout_ms for activity. Returns the number of completions delivered. */
+ * timeout_ms for activity (less when a back-off or a bucket refill falls
+ * due sooner; not at all when nothing is pending). Returns the number of
+ * completions delivered; 0 when called from inside a callback. */
 int ns_http_poll(ns_http *h, int timeout_ms);
 /* Requests submitted and not yet completed (queued, waiting, in flight). */
 size_t ns_http_pending(const ns_http *h);
@@ -144,13 +164,26 @@ void ns_http_cancel_queued(ns_http *h);
 typedef struct ns_endpoint_stats {
     size_t inflight, queued;
     size_t waiting_backoff;      /* requests sleeping before a retry */
-    size_t waiting_limit;        /* queued because a bucket is empty */
-    double wait_until;           /* monotonic seconds when the earliest of
-                                    them may go; 0 when none waits */
+    size_t waiting_limit;        /* queued because a bucket is empty or the
+                                    breaker is open (all of queued then) */
+    double wait_until;           /* ns_http_now() seconds when the earliest
+                                    of them may go; 0 when none waits */
     int breaker_open;            /* 1 open, 2 half-open, 0 closed */
-    uint64_t sent, retries, failures, breaker_trips;
-    uint64_t by_fault[NS_FAULT_COUNT];
+    uint64_t sent;               /* attempts put on the wire */
+    uint64_t retries;            /* attempts scheduled again after a fault */
+    uint64_t failures;           /* requests completed with a fault */
+    uint64_t breaker_trips;      /* closed -> open transitions */
+    uint64_t by_fault[NS_FAULT_COUNT]; /* attempts by outcome ([0]: 2xx),
+                                    plus requests refused (budget, cancelled) */
 } ns_endpoint_stats;
 void ns_http_endpoint_stats(const ns_http *h, int endpoint, ns_endpoint_stats *out);
+
+/* CLOCK_MONOTONIC in seconds: the clock of wait_until. */
+double ns_http_now(void);
+
+/* Debug counters for memory tests: request structs allocated (pending
+ * plus a bounded free list) and curl easy handles (bounded by the peak
+ * number in flight). Neither grows with finished requests or retries. */
+void ns_http_memory(const ns_http *h, size_t *requests, size_t *handles);
 
 #endif

@@ -4,17 +4,26 @@
  *
  * File format (native byte order; the header pins the build's layout):
  *
- *   header   jr_header: magic "NSJRNL01", format version, the spec digest,
- *            sizeof of each row struct, NS_MAX_ISSUES, NS_TEXT_LEN,
- *            NS_NAME_LEN, NS_N_TRAITS, and an XXH64 of those bytes.
+ *   header   jr_header: magic "NSJRNL01", format version (2), the spec
+ *            digest, sizeof of each row struct, NS_MAX_ISSUES,
+ *            NS_TEXT_LEN, NS_NAME_LEN, NS_N_TRAITS, sizeof of the two LLM
+ *            row structs, and an XXH64 of those bytes.
  *   records  jr_record {magic, flags, payload length, first_index,
  *            end_index, n_jobs, n_turns, checksum} followed by the payload:
  *              n_jobs   x ns_job_row      (raw struct bytes)
  *              n_jobs   x ns_outcome_row  (raw struct bytes)
  *              n_turns  x ns_turn_row     (raw struct bytes)
+ *            then, for a block without LLM rows (flag JR_LLM clear):
  *              n_turns  x compact text    (when flag JR_TEXTS is set):
  *                  the row's bytes before `text` (job_id, turn, speaker),
- *                  a uint16 length, then that many text bytes.
+ *                  a uint16 length, then that many text bytes;
+ *            or, for a block with them (JR_LLM, the block's has_llm):
+ *              n_jobs   x ns_llm_job_row  (raw struct bytes)
+ *              n_turns  x ns_llm_turn_row (raw struct bytes)
+ *              the block's arena: the rest of the payload (arena_len
+ *                  bytes), message texts and judge summaries, which the
+ *                  LLM rows reference by offset; its texts[] rows are not
+ *                  used, so none are written.
  *            JR_TEXTS is the block's has_texts: a block without texts
  *            (transcripts off) has its text rows unfilled, so none are
  *            read or written, and replay gives it has_texts 0 again.
@@ -24,7 +33,10 @@
  *
  * Texts are stored compactly because they dominate the volume (a 256-byte
  * field holding a message of ~170 characters); the reader zero-pads them
- * back, so a replayed block has exactly the bytes the store writes.
+ * back, so a replayed block has exactly the bytes the store writes. The
+ * arena of an LLM block is compact already (texts end to end, whole, not
+ * cut to any column width) and comes back byte for byte, offsets
+ * included.
  *
  * Refusals. A journal whose header differs from the one this build would
  * write for this spec is refused with NS_ERR_MISMATCH, and the message
@@ -56,9 +68,10 @@
 #include <xxhash.h>
 
 #define JR_MAGIC "NSJRNL01"
-#define JR_VERSION 1u
+#define JR_VERSION 2u               /* 2: LLM rows and the arena */
 #define JR_RECORD_MAGIC 0x524a534eu /* "NSJR" read as little-endian bytes */
 #define JR_TEXTS 1u                 /* record flag: has_texts; compact texts follow */
+#define JR_LLM 2u                   /* record flag: has_llm; LLM rows and arena follow */
 
 /* Bytes of a transcript row before its text, written verbatim. */
 #define JR_TEXT_PREFIX offsetof(ns_transcript_row, text)
@@ -71,6 +84,7 @@ typedef struct jr_header {
     uint64_t digest;
     uint32_t job_row_size, outcome_row_size, turn_row_size, text_row_size;
     uint32_t max_issues, text_len, name_len, n_traits;
+    uint32_t llm_job_row_size, llm_turn_row_size;
     uint64_t checksum; /* XXH64 of the bytes before this field */
 } jr_header;
 
@@ -83,7 +97,7 @@ typedef struct jr_record {
     uint64_t checksum;
 } jr_record;
 
-_Static_assert(sizeof(jr_header) == 64, "journal header has no padding");
+_Static_assert(sizeof(jr_header) == 72, "journal header has no padding");
 _Static_assert(sizeof(jr_record) == 56, "journal record header has no padding");
 _Static_assert(NS_TEXT_LEN <= UINT16_MAX, "text length fits the uint16 prefix");
 
@@ -114,15 +128,18 @@ static void header_fill(jr_header *h, uint64_t digest)
     h->text_len = NS_TEXT_LEN;
     h->name_len = NS_NAME_LEN;
     h->n_traits = NS_N_TRAITS;
+    h->llm_job_row_size = sizeof(ns_llm_job_row);
+    h->llm_turn_row_size = sizeof(ns_llm_turn_row);
     h->checksum = XXH64(h, offsetof(jr_header, checksum), 0);
 }
 
-/* Bytes of the fixed-size row arrays of a record, or UINT64_MAX when the
- * counts overflow (a damaged header). */
-static uint64_t fixed_payload(uint64_t n_jobs, uint64_t n_turns)
+/* Bytes of the fixed-size row arrays of a record (with the LLM rows when
+ * `llm`), or UINT64_MAX when the counts overflow (a damaged header). */
+static uint64_t fixed_payload(uint64_t n_jobs, uint64_t n_turns, int llm)
 {
-    const uint64_t per_job = sizeof(ns_job_row) + sizeof(ns_outcome_row);
-    const uint64_t per_turn = sizeof(ns_turn_row);
+    const uint64_t per_job = sizeof(ns_job_row) + sizeof(ns_outcome_row) +
+                             (llm ? sizeof(ns_llm_job_row) : 0);
+    const uint64_t per_turn = sizeof(ns_turn_row) + (llm ? sizeof(ns_llm_turn_row) : 0);
     if (n_jobs > UINT64_MAX / 2 / per_job || n_turns > UINT64_MAX / 2 / per_turn)
         return UINT64_MAX;
     return n_jobs * per_job + n_turns * per_turn;
@@ -316,15 +333,22 @@ ns_status ns_journal_append(ns_journal *j, const ns_block *b, ns_error *err)
                    .end_index = b->end_index,
                    .n_jobs = b->n_jobs,
                    .n_turns = b->n_turns};
-    struct iovec iov[5];
+    struct iovec iov[7];
     int n = 0;
     iov[n++] = (struct iovec){&r, sizeof r};
     iov[n++] = (struct iovec){b->jobs, b->n_jobs * sizeof *b->jobs};
     iov[n++] = (struct iovec){b->outcomes, b->n_jobs * sizeof *b->outcomes};
     iov[n++] = (struct iovec){b->turns, b->n_turns * sizeof *b->turns};
-    if (b->has_texts) {
-        /* without has_texts the text rows are not filled: never read them */
+    if (b->has_texts)
         r.flags |= JR_TEXTS;
+    if (b->has_llm) {
+        /* texts are in the arena: the texts[] rows are not filled */
+        r.flags |= JR_LLM;
+        iov[n++] = (struct iovec){b->llm_jobs, b->n_jobs * sizeof *b->llm_jobs};
+        iov[n++] = (struct iovec){b->llm_turns, b->n_turns * sizeof *b->llm_turns};
+        iov[n++] = (struct iovec){b->arena, b->arena_len};
+    } else if (b->has_texts) {
+        /* without has_texts the text rows are not filled: never read them */
         if (b->n_turns > 0) {
             size_t len = pack_texts(j, b); /* may move j->texts */
             iov[n++] = (struct iovec){j->texts, len};
@@ -443,6 +467,11 @@ static ns_status check_header(int fd, const char *path, uint64_t digest,
                        "journal %s is too short to hold its header", path);
     if (memcmp(h.magic, JR_MAGIC, sizeof h.magic) != 0)
         return ns_fail(err, NS_ERR_CORRUPT, "%s is not a negsim journal", path);
+    /* another format version may have another header size, so its checksum
+     * is not where this build's is: refuse it by the version alone (the
+     * fields the message prints are where every version has them) */
+    if (h.version != JR_VERSION)
+        return header_refusal(HDR_LAYOUT, path, &h, err);
     if (h.checksum != XXH64(&h, offsetof(jr_header, checksum), 0))
         return ns_fail(err, NS_ERR_CORRUPT, "journal %s has a damaged header", path);
     header_diff d = compare_header(&h, sizeof h, digest);
@@ -482,17 +511,33 @@ typedef struct replay {
     size_t buf_cap;
 } replay;
 
-static void block_reserve(ns_block *b, size_t n_jobs, size_t n_turns)
+/* Room for the rows of a record, and for `arena` arena bytes. As in
+ * ns_record.c, LLM rows, once there, always have the capacity of the
+ * others. */
+static void block_reserve(ns_block *b, size_t n_jobs, size_t n_turns, int llm,
+                          size_t arena)
 {
     if (n_jobs > b->cap_jobs) {
         b->cap_jobs = n_jobs;
         b->jobs = ns_xrealloc(b->jobs, n_jobs * sizeof *b->jobs);
         b->outcomes = ns_xrealloc(b->outcomes, n_jobs * sizeof *b->outcomes);
+        if (b->llm_jobs)
+            b->llm_jobs = ns_xrealloc(b->llm_jobs, n_jobs * sizeof *b->llm_jobs);
     }
     if (n_turns > b->cap_turns) {
         b->cap_turns = n_turns;
         b->turns = ns_xrealloc(b->turns, n_turns * sizeof *b->turns);
         b->texts = ns_xrealloc(b->texts, n_turns * sizeof *b->texts);
+        if (b->llm_turns)
+            b->llm_turns = ns_xrealloc(b->llm_turns, n_turns * sizeof *b->llm_turns);
+    }
+    if (llm && !b->llm_jobs)
+        b->llm_jobs = ns_xmalloc((b->cap_jobs ? b->cap_jobs : 1) * sizeof *b->llm_jobs);
+    if (llm && !b->llm_turns)
+        b->llm_turns = ns_xmalloc((b->cap_turns ? b->cap_turns : 1) * sizeof *b->llm_turns);
+    if (arena > b->arena_cap) {
+        b->arena = ns_xrealloc(b->arena, arena);
+        b->arena_cap = arena;
     }
 }
 
@@ -524,39 +569,50 @@ static int read_record(replay *rp, jr_record *r, off_t left)
     ns_journal *j = rp->j;
     if (left < (off_t)sizeof *r || read_all(j->fd, r, sizeof *r) != 0)
         return 0;
-    if (r->magic != JR_RECORD_MAGIC || (r->flags & ~JR_TEXTS) != 0 ||
+    if (r->magic != JR_RECORD_MAGIC || (r->flags & ~(JR_TEXTS | JR_LLM)) != 0 ||
         r->payload_len > (uint64_t)(left - (off_t)sizeof *r) ||
         r->first_index != j->end_index || r->end_index < r->first_index)
         return 0;
-    uint64_t fixed = fixed_payload(r->n_jobs, r->n_turns);
-    uint64_t texts = r->payload_len - fixed;
-    if (fixed > r->payload_len || ((r->flags & JR_TEXTS) ? texts < r->n_turns * JR_TEXT_MIN
-                                                         : texts != 0))
+    int llm = (r->flags & JR_LLM) != 0, has_texts = (r->flags & JR_TEXTS) != 0;
+    uint64_t fixed = fixed_payload(r->n_jobs, r->n_turns, llm);
+    uint64_t rest = r->payload_len - fixed; /* compact texts, or the arena */
+    if (fixed > r->payload_len ||
+        (!llm && (has_texts ? rest < r->n_turns * JR_TEXT_MIN : rest != 0)))
         return 0;
     /* payload_len is bounded by the file size, so these fit in memory. */
     size_t n_jobs = (size_t)r->n_jobs, n_turns = (size_t)r->n_turns;
-    block_reserve(&rp->blk, n_jobs, n_turns);
-    if ((size_t)texts > rp->buf_cap) {
-        rp->buf = ns_xrealloc(rp->buf, (size_t)texts);
-        rp->buf_cap = (size_t)texts;
-    }
     ns_block *b = &rp->blk;
-    struct iovec parts[4] = {
-        {b->jobs, n_jobs * sizeof *b->jobs},
-        {b->outcomes, n_jobs * sizeof *b->outcomes},
-        {b->turns, n_turns * sizeof *b->turns},
-        {rp->buf, (size_t)texts}};
-    for (int i = 0; i < 4; i++)
+    block_reserve(b, n_jobs, n_turns, llm, llm ? (size_t)rest : 0);
+    if (!llm && (size_t)rest > rp->buf_cap) {
+        rp->buf = ns_xrealloc(rp->buf, (size_t)rest);
+        rp->buf_cap = (size_t)rest;
+    }
+    struct iovec parts[6];
+    int n = 0;
+    parts[n++] = (struct iovec){b->jobs, n_jobs * sizeof *b->jobs};
+    parts[n++] = (struct iovec){b->outcomes, n_jobs * sizeof *b->outcomes};
+    parts[n++] = (struct iovec){b->turns, n_turns * sizeof *b->turns};
+    if (llm) {
+        parts[n++] = (struct iovec){b->llm_jobs, n_jobs * sizeof *b->llm_jobs};
+        parts[n++] = (struct iovec){b->llm_turns, n_turns * sizeof *b->llm_turns};
+        parts[n++] = (struct iovec){b->arena, (size_t)rest};
+    } else {
+        parts[n++] = (struct iovec){rp->buf, (size_t)rest};
+    }
+    for (int i = 0; i < n; i++)
         if (parts[i].iov_len && read_all(j->fd, parts[i].iov_base, parts[i].iov_len) != 0)
             return 0;
-    if (record_checksum(j, r, parts, 4) != r->checksum)
+    if (record_checksum(j, r, parts, n) != r->checksum)
         return 0;
     ns_block_reset(b, r->first_index, r->end_index);
     b->n_jobs = n_jobs;
     b->n_turns = n_turns;
-    /* as appended: without texts the text rows stay unfilled */
-    b->has_texts = (r->flags & JR_TEXTS) != 0;
-    return !b->has_texts || unpack_texts(b, rp->buf, (size_t)texts);
+    /* as appended: without texts the text rows stay unfilled, and an LLM
+     * block's texts are in its arena, offsets and all */
+    b->has_texts = has_texts;
+    b->has_llm = llm;
+    b->arena_len = llm ? (size_t)rest : 0;
+    return llm || !has_texts || unpack_texts(b, rp->buf, (size_t)rest);
 }
 
 /* Cuts the file at the first bad record and makes the cut durable before

@@ -27,6 +27,19 @@ typedef struct ns_plan_estimate {
 
 ns_status ns_plan_estimate_run(const ns_spec *spec, uint64_t sample,
                                ns_plan_estimate *out, ns_error *err);
+/* An LLM sweep's calls, tokens and cost, estimated without sending
+ * anything, and printed with the method (docs/llm.md, "Planning"):
+ * prompts are rendered from the templates for a sample of up to
+ * `sample` jobs at every turn their LLM sides would take if the
+ * negotiation ran all max_rounds (the upper bound on calls), with every
+ * earlier message assumed NS_PLAN_MESSAGE_BYTES long; input tokens are
+ * request bytes / 4; each answer is assumed NS_PLAN_ANSWER_TOKENS tokens
+ * (and at worst max_tokens); a judge, when set, is one call per job
+ * over the whole transcript. Prices come from the price table. */
+#define NS_PLAN_MESSAGE_BYTES 300
+#define NS_PLAN_ANSWER_TOKENS 120
+ns_status ns_plan_llm(const ns_spec *spec, uint64_t sample, FILE *out, ns_error *err);
+
 /* Prints the plan (axes, sizes, estimates for `threads`) as text. */
 void ns_plan_print(const ns_spec *spec, const ns_plan_estimate *est, int threads,
                    FILE *out);

@@ -16,6 +16,7 @@ struct ns_progress {
     uint64_t total;
     int quiet, tty;
     double start, last;
+    char note[192];
 };
 
 double ns_now(void)
@@ -58,15 +59,20 @@ static void draw(ns_progress *p, uint64_t done, double now, int final)
         for (int i = 0; i < 30; i++)
             bar[i] = i < fill ? '#' : '.';
         bar[30] = '\0';
-        fprintf(stderr, "\r[%s] %5.1f%% %llu/%llu  %.0f jobs/s  ETA %s \033[K%s", bar,
+        fprintf(stderr, "\r[%s] %5.1f%% %llu/%llu  %.1f jobs/s  ETA %s%s%s \033[K%s", bar,
                 100 * frac, (unsigned long long)done, (unsigned long long)p->total, rate,
-                eta, final ? "\n" : "");
+                eta, p->note[0] ? "  " : "", p->note, final ? "\n" : "");
     } else {
-        fprintf(stderr, "negsim: %llu/%llu jobs (%.1f%%), %.0f jobs/s, ETA %s\n",
+        fprintf(stderr, "negsim: %llu/%llu jobs (%.1f%%), %.1f jobs/s, ETA %s%s%s\n",
                 (unsigned long long)done, (unsigned long long)p->total, 100 * frac, rate,
-                eta);
+                eta, p->note[0] ? "; " : "", p->note);
     }
     fflush(stderr);
+}
+
+void ns_progress_set_note(ns_progress *p, const char *note)
+{
+    snprintf(p->note, sizeof p->note, "%s", note ? note : "");
 }
 
 void ns_progress_update(ns_progress *p, uint64_t done)

@@ -16,6 +16,9 @@ ns_progress *ns_progress_create(uint64_t total, int quiet);
 /* Reports `done` jobs finished this session; redraws at most ~10 times/s
  * on a terminal and every 5 s otherwise. */
 void ns_progress_update(ns_progress *p, uint64_t done);
+/* Text shown after the rate and ETA from the next redraw on (what a
+ * throttled LLM run is waiting for); "" or NULL clears it. */
+void ns_progress_set_note(ns_progress *p, const char *note);
 /* Final redraw and newline. Frees p (NULL is a no-op). */
 void ns_progress_finish(ns_progress *p, uint64_t done);
 

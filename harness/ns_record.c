@@ -1,9 +1,15 @@
 /*
  * ns_record.c - growth and reuse of result blocks. A worker keeps one block
  * and resets it per batch of jobs, so steady state allocates nothing.
+ *
+ * The LLM rows (llm_jobs, llm_turns) exist only in blocks with has_llm:
+ * built-in runs neither allocate nor zero them. When allocated they always
+ * have the capacity of jobs / turns (cap_jobs, cap_turns), so a block whose
+ * owner sets has_llm after it has grown simply gets them at the next add.
  */
 #include "ns_record.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +21,7 @@ void ns_block_reset(ns_block *b, uint64_t first_index, uint64_t end_index)
     b->end_index = end_index;
     b->n_jobs = 0;
     b->n_turns = 0;
+    b->arena_len = 0;
 }
 
 void ns_block_free(ns_block *b)
@@ -25,7 +32,30 @@ void ns_block_free(ns_block *b)
     free(b->outcomes);
     free(b->turns);
     free(b->texts);
+    free(b->llm_jobs);
+    free(b->llm_turns);
+    free(b->arena);
     memset(b, 0, sizeof *b);
+}
+
+/* Zero the LLM row k, allocating the LLM rows at the block's capacity on
+ * first use (the owner may set has_llm after the block has grown). Out of
+ * line and returning k, so that the built-in path pays one test and no
+ * more (a tail call here). */
+__attribute__((noinline)) static size_t zero_llm_job(ns_block *b, size_t k)
+{
+    if (!b->llm_jobs)
+        b->llm_jobs = ns_xmalloc(b->cap_jobs * sizeof *b->llm_jobs);
+    memset(&b->llm_jobs[k], 0, sizeof b->llm_jobs[k]);
+    return k;
+}
+
+__attribute__((noinline)) static size_t zero_llm_turn(ns_block *b, size_t k)
+{
+    if (!b->llm_turns)
+        b->llm_turns = ns_xmalloc(b->cap_turns * sizeof *b->llm_turns);
+    memset(&b->llm_turns[k], 0, sizeof b->llm_turns[k]);
+    return k;
 }
 
 size_t ns_block_add_job(ns_block *b)
@@ -34,13 +64,15 @@ size_t ns_block_add_job(ns_block *b)
         b->cap_jobs = b->cap_jobs ? 2 * b->cap_jobs : 64;
         b->jobs = ns_xrealloc(b->jobs, b->cap_jobs * sizeof *b->jobs);
         b->outcomes = ns_xrealloc(b->outcomes, b->cap_jobs * sizeof *b->outcomes);
+        if (b->llm_jobs)
+            b->llm_jobs = ns_xrealloc(b->llm_jobs, b->cap_jobs * sizeof *b->llm_jobs);
     }
     size_t k = b->n_jobs++;
     /* Zeroed rows: padding bytes and unused string tails must be
      * deterministic, because tables are compared byte for byte. */
     memset(&b->jobs[k], 0, sizeof b->jobs[k]);
     memset(&b->outcomes[k], 0, sizeof b->outcomes[k]);
-    return k;
+    return b->has_llm ? zero_llm_job(b, k) : k;
 }
 
 size_t ns_block_add_turn(ns_block *b)
@@ -49,11 +81,31 @@ size_t ns_block_add_turn(ns_block *b)
         b->cap_turns = b->cap_turns ? 2 * b->cap_turns : 512;
         b->turns = ns_xrealloc(b->turns, b->cap_turns * sizeof *b->turns);
         b->texts = ns_xrealloc(b->texts, b->cap_turns * sizeof *b->texts);
+        if (b->llm_turns)
+            b->llm_turns = ns_xrealloc(b->llm_turns, b->cap_turns * sizeof *b->llm_turns);
     }
     size_t k = b->n_turns++;
     memset(&b->turns[k], 0, sizeof b->turns[k]);
     /* the text row is filled (and padded) by the message renderer */
-    return k;
+    return b->has_llm ? zero_llm_turn(b, k) : k;
+}
+
+uint32_t ns_block_add_text(ns_block *b, const char *text, size_t len)
+{
+    /* offsets are uint32: a block holds a few hundred jobs' texts */
+    assert(b->arena_len + len <= UINT32_MAX);
+    if (b->arena_len + len > b->arena_cap) {
+        size_t cap = b->arena_cap ? b->arena_cap : 16384;
+        while (cap < b->arena_len + len)
+            cap *= 2;
+        b->arena = ns_xrealloc(b->arena, cap);
+        b->arena_cap = cap;
+    }
+    uint32_t off = (uint32_t)b->arena_len;
+    if (len)
+        memcpy(b->arena + off, text, len);
+    b->arena_len += len;
+    return off;
 }
 
 void ns_set_name(char *dst, size_t size, const char *src)

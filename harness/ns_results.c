@@ -15,6 +15,11 @@
  * job_id (one small read per probe, reading the job_id column alone
  * through a one-member compound type), then searches inside one chunk.
  *
+ * LLM runs (docs/hdf5-layout.md, "LLM columns") are recognised by their
+ * columns: `show` then prints each turn's model, tokens, latency and cost
+ * with its full text, and the job's cost, usage, error and judge scores;
+ * `export` needs nothing special, it writes whatever columns there are.
+ *
  * HDF5 errors are translated here: automatic printing is switched off on
  * entry and failures come back as NS_ERR_HDF5 / NS_ERR_CORRUPT with the
  * innermost HDF5 message.
@@ -37,8 +42,9 @@
 #include "ns_record.h"
 #include "ns_scenario.h"
 
-/* The newest layout this reader understands (ns_store.c writes it). */
-#define NS_RESULTS_FORMAT 1
+/* The newest layout this reader understands (ns_store.c writes it); 2
+ * added the LLM columns, which this reader finds by name. */
+#define NS_RESULTS_FORMAT 2
 /* Rows per read when a dataset is not chunked. */
 #define SCAN_ROWS 65536
 
@@ -337,12 +343,13 @@ static ns_status lower_bound(const rtable *t, uint64_t id, hsize_t *row, ns_erro
     uint64_t *ids = ns_xmalloc(t->chunk_rows * sizeof *ids);
     hsize_t n_chunks = (t->rows + t->chunk_rows - 1) / t->chunk_rows, lo = 0, hi = n_chunks;
     herr_t rc = 0;
-    /* the last chunk whose first id is <= id holds the answer, or the
-     * answer is the first row of the chunk after it */
+    /* the last chunk whose first id is < id (or the first chunk) holds the
+     * answer, or the answer is the first row of the chunk after it. Not
+     * <= id: a job's rows may run on into a chunk that starts with it. */
     while (rc >= 0 && hi - lo > 1) {
         hsize_t mid = lo + (hi - lo) / 2;
         rc = read_rows(t, it, mid * t->chunk_rows, 1, ids);
-        if (rc >= 0 && ids[0] <= id)
+        if (rc >= 0 && ids[0] < id)
             lo = mid;
         else
             hi = mid;
@@ -497,8 +504,12 @@ static void print_side(FILE *out, const rtable *jt, const unsigned char *row, in
     str_of(jt, row, key, ta, sizeof ta);
     snprintf(key, sizeof key, "%s_influence", s);
     str_of(jt, row, key, in, sizeof in);
-    fprintf(out, "  %-6s agent %s, personality %s, tactic %s, influence %s\n", s, a, p,
-            ta[0] ? ta : "none", in[0] ? in : "none");
+    char model[NS_MODEL_LEN + 1];
+    snprintf(key, sizeof key, "%s_model", s);
+    str_of(jt, row, key, model, sizeof model);
+    fprintf(out, "  %-6s agent %s%s%s%s, personality %s, tactic %s, influence %s\n", s, a,
+            model[0] ? " (" : "", model, model[0] ? ")" : "", p, ta[0] ? ta : "none",
+            in[0] ? in : "none");
     fprintf(out, "         traits:");
     for (int k = 0; k < NS_N_TRAITS; k++) {
         snprintf(key, sizeof key, "%s_%s", s, ns_trait_names[k]);
@@ -516,12 +527,15 @@ static void print_header(FILE *out, uint64_t id, const rtable *jt, const unsigne
             str_of(jt, row, "opener", op, sizeof op));
     print_side(out, jt, row, NS_BUYER);
     print_side(out, jt, row, NS_SELLER);
+    char judge[NS_MODEL_LEN + 1];
+    if (str_of(jt, row, "judge_model", judge, sizeof judge)[0])
+        fprintf(out, "  judge  %s\n", judge);
 }
 
 /* One turn: "round 2  seller  offer   price 12500 EUR   (u_buyer 0.14, u_seller 0.70)"
  * then the message text, when the file has transcripts. */
 static void print_turn(FILE *out, const issue_info *ii, const rtable *rt,
-                       const unsigned char *row, const char *text)
+                       const unsigned char *row, const char *text, int truncated)
 {
     char sp[16], ac[16];
     fprintf(out, "round %-3.0f %-6s %-6s ", num_of(rt, row, "round"),
@@ -530,8 +544,62 @@ static void print_turn(FILE *out, const issue_info *ii, const rtable *rt,
         print_values(out, ii, rt, row);
     fprintf(out, "  (u_buyer %.3f, u_seller %.3f)\n", num_of(rt, row, "u_buyer"),
             num_of(rt, row, "u_seller"));
+    char model[NS_MODEL_LEN + 1];
+    if (str_of(rt, row, "model", model, sizeof model)[0]) {
+        fprintf(out, "    model %s, tokens %.0f in / %.0f out, latency %.0f ms, cost $%.6f",
+                model, num_of(rt, row, "input_tokens"), num_of(rt, row, "output_tokens"),
+                num_of(rt, row, "latency_ms"), num_of(rt, row, "cost_usd"));
+        fprintf(out, "%s%s, %.0f attempt(s)\n", num_of(rt, row, "cached") > 0 ? ", cached" : "",
+                num_of(rt, row, "repaired") > 0 ? ", repaired" : "",
+                num_of(rt, row, "attempts"));
+    }
     if (text)
-        fprintf(out, "    \"%s\"\n", text);
+        fprintf(out, "    \"%s\"%s\n", text, truncated ? " [cut to the column's width]" : "");
+}
+
+/* A judge score, or "n/a" (NaN: no score). */
+static void print_score(FILE *out, const char *what, double v)
+{
+    if (isnan(v))
+        fprintf(out, "%s n/a", what);
+    else
+        fprintf(out, "%s %.1f", what, v);
+}
+
+/* The LLM accounting of an outcome row, when the file has it. */
+static void print_llm_outcome(FILE *out, const rtable *ot, const unsigned char *row)
+{
+    if (col_index(ot, "cost_usd") < 0)
+        return;
+    fprintf(out, "  cost $%.6f (buyer $%.6f, seller $%.6f, judge $%.6f); tokens %.0f in, "
+            "%.0f out\n", num_of(ot, row, "cost_usd"), num_of(ot, row, "buyer_cost_usd"),
+            num_of(ot, row, "seller_cost_usd"), num_of(ot, row, "judge_cost_usd"),
+            num_of(ot, row, "input_tokens"), num_of(ot, row, "output_tokens"));
+    double lat = num_of(ot, row, "latency_ms");
+    fprintf(out, "  requests %.0f (cache hits %.0f), retries %.0f, repairs %.0f, invalid "
+            "outputs %.0f, mean latency ", num_of(ot, row, "requests"),
+            num_of(ot, row, "cache_hits"), num_of(ot, row, "retries"),
+            num_of(ot, row, "repairs"), num_of(ot, row, "invalid_outputs"));
+    if (isnan(lat))
+        fprintf(out, "n/a\n");
+    else
+        fprintf(out, "%.0f ms\n", lat);
+    char cls[32], msg[NS_LLM_SUMMARY_LEN + 1];
+    if (str_of(ot, row, "error", cls, sizeof cls)[0])
+        fprintf(out, "  error %s: %s\n", cls, str_of(ot, row, "error_message", msg, sizeof msg));
+    for (int side = 0; side < 2; side++) {
+        char key[64];
+        const char *sn = ns_side_names[side];
+        fprintf(out, "  judge on the %s: ", sn);
+        snprintf(key, sizeof key, "%s_influencing_score", sn);
+        print_score(out, "influencing", num_of(ot, row, key));
+        snprintf(key, sizeof key, "%s_tactic_score", sn);
+        print_score(out, ", tactic", num_of(ot, row, key));
+        snprintf(key, sizeof key, "%s_judge_summary", sn);
+        if (str_of(ot, row, key, msg, sizeof msg)[0])
+            fprintf(out, "\n    %s", msg);
+        fputc('\n', out);
+    }
 }
 
 static void print_outcome(FILE *out, const issue_info *ii, const rtable *ot,
@@ -558,6 +626,13 @@ static void print_outcome(FILE *out, const issue_info *ii, const rtable *ot,
             num_of(ot, row, "surplus_share_seller"));
 }
 
+static void print_outcome_all(FILE *out, const issue_info *ii, const rtable *ot,
+                              const unsigned char *row)
+{
+    print_outcome(out, ii, ot, row);
+    print_llm_outcome(out, ot, row);
+}
+
 typedef struct show {
     hid_t f;
     const char *path;
@@ -566,33 +641,46 @@ typedef struct show {
     rtable jobs, outcomes, rounds, texts;
 } show;
 
-/* Prints the turns with their texts (matched by turn number). */
+/* Prints the turns with their texts. /transcripts is parallel to /rounds,
+ * so the text of the job's k-th round row is the k-th transcript row from
+ * the job's first one (its turn number is checked). Texts are read a chunk
+ * at a time: an LLM run's chunks hold only 64 texts, fewer than a long
+ * negotiation's turns. */
 static ns_status show_turns(show *s, const issue_info *ii, ns_error *err)
 {
-    hsize_t r0 = 0, x0 = 0;
-    size_t nr = 0, nx = 0;
+    hsize_t r0 = 0, x0 = 0, w0 = 0;
+    size_t nr = 0, nw = 0;
     ns_status st = lower_bound(&s->rounds, s->id, &r0, err);
     if (!st)
         st = read_job_rows(&s->rounds, s->id, r0, &nr, err);
     if (!st && s->texts.rows > 0)
         st = lower_bound(&s->texts, s->id, &x0, err);
-    if (!st && s->texts.rows > 0)
-        st = read_job_rows(&s->texts, s->id, x0, &nx, err);
-    int ct = col_index(&s->texts, "turn"), cx = col_index(&s->texts, "text");
+    const rtable *xt = &s->texts;
+    int ct = col_index(xt, "turn"), cx = col_index(xt, "text"),
+        cf = col_index(xt, "text_truncated");
+    size_t text_size = cx >= 0 ? xt->cols[cx].size + 1 : 1;
+    char *text = ns_xmalloc(text_size);
     for (size_t k = 0; !st && k < nr; k++) {
         const unsigned char *row = s->rounds.buf + k * s->rounds.row_size;
         double turn = num_of(&s->rounds, row, "turn");
-        char text[NS_TEXT_LEN + 1];
         const char *msg = NULL;
-        for (size_t x = 0; ct >= 0 && cx >= 0 && x < nx; x++) {
-            const unsigned char *xr = s->texts.buf + x * s->texts.row_size;
-            if (get_num(xr, &s->texts.cols[ct]) == turn) {
-                msg = get_str(xr, &s->texts.cols[cx], text, sizeof text);
-                break;
+        int truncated = 0;
+        hsize_t x = x0 + k;
+        if (ct >= 0 && cx >= 0 && x < xt->rows && (x < w0 || x >= w0 + nw)) {
+            w0 = x;
+            st = read_job_rows(xt, s->id, x, &nw, err);
+        }
+        if (!st && ct >= 0 && cx >= 0 && x >= w0 && x < w0 + nw) {
+            const unsigned char *xr = xt->buf + (x - w0) * xt->row_size;
+            if (get_num(xr, &xt->cols[ct]) == turn) {
+                msg = get_str(xr, &xt->cols[cx], text, text_size);
+                truncated = cf >= 0 && get_num(xr, &xt->cols[cf]) != 0;
             }
         }
-        print_turn(s->out, ii, &s->rounds, row, msg);
+        if (!st)
+            print_turn(s->out, ii, &s->rounds, row, msg, truncated);
     }
+    free(text);
     return st;
 }
 
@@ -635,7 +723,7 @@ static ns_status show_job(show *s, ns_error *err)
     if ((st = show_turns(s, &ii, err)))
         return st;
     fputc('\n', s->out);
-    print_outcome(s->out, &ii, &s->outcomes, s->outcomes.buf);
+    print_outcome_all(s->out, &ii, &s->outcomes, s->outcomes.buf);
     return NS_OK;
 }
 

@@ -26,7 +26,10 @@ typedef struct ns_results_info {
  * results file; NS_ERR_IO when it cannot be opened. */
 ns_status ns_results_info_read(const char *path, ns_results_info *info,
                                ns_error *err);
-/* Prints job `job_id` as a readable transcript with offers and utilities. */
+/* Prints job `job_id` as a readable transcript with offers and utilities;
+ * for LLM runs also each turn's model, tokens, latency, cost and cache
+ * flag with its full text, and the job's cost, usage, error and judge
+ * scores and summaries. */
 ns_status ns_results_show_job(const char *path, uint64_t job_id, FILE *out,
                               ns_error *err);
 /* Writes DIR/jobs.csv, outcomes.csv, rounds.csv, transcripts.csv (and

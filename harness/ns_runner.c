@@ -40,6 +40,8 @@
 #include "ns_fs.h"
 #include "ns_engine.h"
 #include "ns_journal.h"
+#include "ns_llm.h"
+#include "ns_llm_runner.h"
 #include "ns_progress.h"
 #include "ns_record.h"
 #include "ns_results.h"
@@ -131,6 +133,9 @@ typedef struct run {
     ns_error writer_err;
     uint64_t jobs_session, deals, walkaways, impasses, rounds_sum;
     double wall_before;
+    /* LLM sweeps */
+    ns_llm *llm;
+    ns_llm_run_stats llm_stats;
 } run;
 
 static void count_outcomes(run *r, const ns_block *b)
@@ -172,8 +177,10 @@ static ns_status write_block(run *r, const ns_block *b, ns_error *err)
 static void *writer_main(void *arg)
 {
     run *r = arg;
+    /* an LLM run's progress is drawn by its event loop, which knows what
+     * the run is waiting for */
     ns_progress *bar = ns_progress_create(r->progress.jobs_planned - r->progress.jobs_done,
-                                          r->opt->quiet);
+                                          r->opt->quiet || r->llm);
     double interval = r->opt->commit_interval > 0 ? r->opt->commit_interval : 1.0;
     double last_commit = ns_now();
     ns_status st = NS_OK;
@@ -242,6 +249,55 @@ static void run_block(const ns_spec *spec, ns_engine *eng, ns_block *blk,
     for (uint64_t id = first; id < end; id++)
         if (ns_spec_job(spec, id, &job))
             ns_engine_run(eng, &job, blk);
+}
+
+/* ---- the LLM producer's view of the ring -------------------------------- */
+
+static ns_block *sink_try_acquire(void *ctx, uint64_t b)
+{
+    run *r = ctx;
+    slot *s = &r->slots[b % r->n_slots];
+    pthread_mutex_lock(&r->mu);
+    int ok = s->block == b && s->state == SLOT_EMPTY && !r->writer_done;
+    pthread_mutex_unlock(&r->mu);
+    return ok ? &s->blk : NULL;
+}
+
+static void sink_release(void *ctx, uint64_t b, int ready)
+{
+    release_slot(ctx, b, ready ? SLOT_READY : SLOT_CANCELLED);
+}
+
+static int sink_writer_stopped(void *ctx)
+{
+    run *r = ctx;
+    pthread_mutex_lock(&r->mu);
+    int done = r->writer_done;
+    pthread_mutex_unlock(&r->mu);
+    return done;
+}
+
+static ns_status run_llm(run *r, ns_error *err)
+{
+    ns_block_sink sink = {
+        .ctx = r,
+        .try_acquire = sink_try_acquire,
+        .release = sink_release,
+        .writer_stopped = sink_writer_stopped,
+        .first_block = r->first_block,
+        .n_blocks = r->n_blocks,
+        .block_size = r->block_size,
+        .begin = r->begin,
+        .end = r->end,
+    };
+    ns_status st = ns_llm_produce(r->spec, r->llm, &sink, &stop_requested, r->opt->quiet,
+                                  &r->llm_stats, err);
+    /* An early end leaves the writer waiting for the next block: tell it
+     * that block will not come. */
+    uint64_t b = r->llm_stats.next_block;
+    if (b < r->first_block + r->n_blocks && acquire_slot(r, b))
+        release_slot(r, b, SLOT_CANCELLED);
+    return st;
 }
 
 static void run_workers(run *r, int threads)
@@ -376,6 +432,8 @@ static uint64_t choose_block_size(const run *r, int threads)
 {
     if (r->opt->block_size)
         return r->opt->block_size;
+    if (r->llm)
+        return 16; /* jobs take seconds: commit small blocks often */
     /* Large enough to amortise the hand-offs, small enough that every
      * thread gets several blocks of a small sweep. */
     uint64_t span = r->end - r->begin, bs = 256;
@@ -390,6 +448,8 @@ static ns_status run_range(run *r, int threads, ns_error *err)
     r->first_block = r->begin / r->block_size;
     r->n_blocks = r->end > r->begin ? (r->end - 1) / r->block_size + 1 - r->first_block : 0;
     r->n_slots = 4 * (uint64_t)threads;
+    if (r->llm) /* as many blocks in production as keep max_open jobs open */
+        r->n_slots = (uint64_t)ns_llm_config_of(r->llm)->max_open / r->block_size + 2;
     r->slots = ns_xcalloc(r->n_slots, sizeof *r->slots);
     for (uint64_t k = 0; k < r->n_slots; k++) {
         /* slot k first waits for the first block b >= first_block, b = k (mod S) */
@@ -397,13 +457,19 @@ static ns_status run_range(run *r, int threads, ns_error *err)
         r->slots[k].block = b;
         ns_block_init(&r->slots[k].blk);
         r->slots[k].blk.has_texts = ns_spec_transcripts(r->spec);
+        r->slots[k].blk.has_llm = ns_spec_has_llm(r->spec);
     }
     pthread_mutex_init(&r->mu, NULL);
     pthread_cond_init(&r->cv, NULL);
     pthread_t writer;
     if (pthread_create(&writer, NULL, writer_main, r) != 0)
         return ns_fail(err, NS_ERR_INTERNAL, "cannot start the writer thread");
-    run_workers(r, threads);
+    ns_status pst = NS_OK;
+    ns_error perr;
+    if (r->llm)
+        pst = run_llm(r, &perr);
+    else
+        run_workers(r, threads);
     /* Workers are done; if the writer still waits (no stop, all blocks
      * ready) it finishes by itself. */
     pthread_join(writer, NULL);
@@ -416,7 +482,9 @@ static ns_status run_range(run *r, int threads, ns_error *err)
         *err = r->writer_err;
         return r->writer_status;
     }
-    return NS_OK;
+    if (pst)
+        *err = perr;
+    return pst;
 }
 
 static void on_signal(int sig)
@@ -459,7 +527,19 @@ ns_status ns_run(const ns_spec *spec, const ns_run_options *opt, ns_run_summary 
     sum->jobs_planned = r.progress.jobs_planned;
     sum->threads = threads;
 
-    ns_status st = open_outputs(&r, sum, err);
+    /* An LLM sweep checks keys, prices, prompts and the cache before it
+     * touches any file, so a missing key costs nothing. */
+    ns_status st = NS_OK;
+    sum->llm = ns_spec_has_llm(spec);
+    if (sum->llm) {
+        ns_llm_options lo = {.no_cache = opt->no_cache,
+                             .cache_path = opt->cache_path,
+                             .budget_usd = opt->budget_usd,
+                             .seed = ns_spec_seed(spec)};
+        if ((st = ns_llm_create(spec, &lo, &r.llm, err)))
+            goto out;
+    }
+    st = open_outputs(&r, sum, err);
     if (st || sum->already_complete)
         goto out;
     sum->jobs_before = r.progress.jobs_done;
@@ -487,7 +567,15 @@ ns_status ns_run(const ns_spec *spec, const ns_run_options *opt, ns_run_summary 
     st = finish_files(&r, complete, err);
     sum->complete = complete;
     sum->interrupted = stop_requested && !complete;
-    if (!st && sum->interrupted)
+    sum->spent_usd = r.llm_stats.spent_usd;
+    sum->budget_stopped = r.llm_stats.budget_stopped && !complete;
+    if (!st && sum->budget_stopped)
+        st = ns_fail(err, NS_ERR_BUDGET,
+                     "budget reached: $%.4f spent in this session; %llu jobs saved in %s; "
+                     "run again with --resume (and a larger --budget-usd) to continue",
+                     r.llm_stats.spent_usd, (unsigned long long)r.progress.jobs_done,
+                     r.path);
+    else if (!st && sum->interrupted)
         st = ns_fail(err, NS_ERR_INTERRUPTED,
                      "interrupted: %llu jobs saved in %s; run again with --resume "
                      "to continue",
@@ -501,5 +589,6 @@ out:
     sum->mean_rounds = all ? (double)r.rounds_sum / (double)all : 0;
     ns_store_abandon(r.store);
     ns_journal_close(r.journal);
+    ns_llm_destroy(r.llm);
     return st;
 }

@@ -21,6 +21,10 @@ typedef struct ns_run_options {
     int quiet;                 /* no progress output */
     uint64_t block_size;       /* grid indices per work block; 0: automatic */
     double commit_interval;    /* seconds between journal syncs; 0: 1 s */
+    /* LLM sweeps only */
+    int no_cache;              /* --no-cache: neither read nor write the cache */
+    const char *cache_path;    /* NULL: $NEGSIM_CACHE or the default */
+    double budget_usd;         /* --budget-usd; <= 0: no cap */
 } ns_run_options;
 
 typedef struct ns_run_summary {
@@ -35,6 +39,9 @@ typedef struct ns_run_summary {
     int complete;              /* the grid is finished */
     int already_complete;      /* --resume found nothing to do */
     int interrupted;           /* stopped by a signal */
+    int llm;                   /* an LLM sweep */
+    double spent_usd;          /* LLM: paid in this session */
+    int budget_stopped;        /* LLM: the budget ended the session */
 } ns_run_summary;
 
 /* Runs (or resumes) the sweep. NS_ERR_INTERRUPTED after a clean stop on

@@ -37,6 +37,7 @@
 #include <xxhash.h>
 
 #include "ns_agent.h"
+#include "ns_llm_config.h"
 #include "ns_yaml.h"
 
 #ifndef NEGSIM_DATA_DIR
@@ -45,7 +46,7 @@
 
 /* Mixed into the digest first: bump it whenever the meaning of a spec or
  * the layout of results changes, so old journals are refused. */
-#define NS_DIGEST_TAG "negsim-results-1"
+#define NS_DIGEST_TAG "negsim-results-2"
 
 #define MAX_ROUNDS 500
 #define MAX_SAMPLES 1000000ULL
@@ -56,6 +57,8 @@
 
 enum {
     AX_SCENARIO,
+    AX_MODEL_B,
+    AX_MODEL_S,
     AX_PERSONALITY_B,
     AX_PERSONALITY_S,
     AX_TACTIC_B,
@@ -67,7 +70,8 @@ enum {
 };
 
 static const char *const axis_names[N_AXES] = {
-    "scenario",     "buyer.personality", "seller.personality",
+    "scenario",     "buyer.model",       "seller.model",
+    "buyer.personality", "seller.personality",
     "buyer.tactic", "buyer.influence",   "seller.tactic",
     "seller.influence", "repetition",
 };
@@ -95,6 +99,8 @@ typedef struct trait_levels {
 typedef struct side_spec {
     char agent[NS_NAME_LEN];
     const ns_agent_kind *kind;
+    int n_models;                   /* the model axis: 0 for a built-in side */
+    ns_llm_model *models;
     pers_mode mode;
     double mid;                     /* value of unlisted traits */
     trait_levels grid[NS_N_TRAITS]; /* PERS_TRAITS */
@@ -135,6 +141,8 @@ struct ns_spec {
     ns_scenario **sc;
     int max_issues;
     side_spec side[2];
+    ns_llm_config llm;
+    int has_llm;                    /* an LLM side or a judge */
     uint64_t size[N_AXES], stride[N_AXES], grid;
     int n_exclude, n_include;
     filter_entry *exclude, *include;
@@ -317,7 +325,7 @@ static ns_status duplicate(loader *ld, struct fy_node *again, struct fy_node *fi
 
 static const char *const top_keys[] = {
     "name", "seed", "repetitions", "max_rounds", "opener", "scenarios",
-    "buyer", "seller", "filters", "output", NULL,
+    "buyer", "seller", "filters", "output", "llm", "judge", NULL,
 };
 
 /* A whole uint64 (the master seed may use all 64 bits, which strtoll and
@@ -855,6 +863,45 @@ static ns_status load_techniques(loader *ld, side_spec *sd, struct fy_node *side
     return st;
 }
 
+/* The `model:` axis of a side: required for (and only for) agent llm. */
+static ns_status load_models(loader *ld, side_spec *sd, struct fy_node *side_map,
+                             struct fy_node *agent_node)
+{
+    struct fy_node *n, **items = NULL;
+    size_t count = 0;
+    int is_llm = strcmp(sd->agent, "llm") == 0;
+    ns_status st = fetch(ld, side_map, "model", &n);
+    if (st)
+        return st;
+    if (!n && is_llm)
+        return ns_yaml_fail(ld->y, agent_node, ld->err,
+                            "agent llm needs a model: (e.g. model: openai:gpt-4o-mini, "
+                            "or a list of models to compare)");
+    if (n && !is_llm)
+        return ns_yaml_fail(ld->y, n, ld->err,
+                            "model: only an agent: llm side has a model (this side's "
+                            "agent is %s)", sd->agent);
+    if (!n)
+        return NS_OK;
+    if ((st = list_items(ld, n, "model", &items, &count)))
+        return st;
+    sd->models = ns_xcalloc(count, sizeof *sd->models);
+    for (size_t i = 0; i < count && !st; i++) {
+        const char *text;
+        st = ns_yaml_string(ld->y, items[i], &text, ld->err);
+        if (!st)
+            st = ns_llm_config_model(&ld->s->llm, ld->y, items[i], text, &sd->models[i],
+                                     ld->err);
+        for (size_t j = 0; j < i && !st; j++)
+            if (strcmp(sd->models[j].full, sd->models[i].full) == 0)
+                st = duplicate(ld, items[i], items[j], "model", text);
+        sd->n_models = (int)i + 1;
+    }
+    free(items);
+    ld->s->has_llm = 1;
+    return st;
+}
+
 static ns_status load_agent(loader *ld, side_spec *sd, struct fy_node *side_map)
 {
     struct fy_node *n;
@@ -870,13 +917,13 @@ static ns_status load_agent(loader *ld, side_spec *sd, struct fy_node *side_map)
                             "unknown agent kind '%s' (expected one of: %s)", name,
                             ns_agent_kind_names());
     snprintf(sd->agent, sizeof sd->agent, "%s", name);
-    return NS_OK;
+    return load_models(ld, sd, side_map, n);
 }
 
 static ns_status load_side(loader *ld, struct fy_node *root, int side)
 {
-    static const char *const keys[] = {"agent", "personality", "tactics", "influence",
-                                       NULL};
+    static const char *const keys[] = {"agent", "model", "personality", "tactics",
+                                       "influence", NULL};
     const char *name = ns_side_names[side];
     side_spec *sd = &ld->s->side[side];
     struct fy_node *map = NULL, *pers = NULL;
@@ -900,6 +947,8 @@ static ns_status load_side(loader *ld, struct fy_node *root, int side)
     if (!ns_catalog_level(ld->s->cat, "mid", &sd->mid))
         sd->mid = 0.5; /* the model's neutral point: coefficients act on trait-0.5 */
     ld->axis_node[side_axis[side][0]] = pers ? pers : map;
+    ld->axis_node[side == NS_BUYER ? AX_MODEL_B : AX_MODEL_S] =
+        map && ns_yaml_get(map, "model") ? ns_yaml_get(map, "model") : map;
     return NS_OK;
 }
 
@@ -911,6 +960,10 @@ static ns_status compute_grid(loader *ld)
 {
     ns_spec *s = ld->s;
     s->size[AX_SCENARIO] = (uint64_t)s->n_scenarios;
+    /* a built-in side has one model level ("builtin"), so a spec without
+     * LLM agents keeps the job ids it had before model axes existed */
+    s->size[AX_MODEL_B] = s->side[NS_BUYER].n_models ? (uint64_t)s->side[NS_BUYER].n_models : 1;
+    s->size[AX_MODEL_S] = s->side[NS_SELLER].n_models ? (uint64_t)s->side[NS_SELLER].n_models : 1;
     for (int side = 0; side < 2; side++) {
         s->size[side_axis[side][0]] = s->side[side].n_personalities;
         s->size[side_axis[side][1]] = (uint64_t)s->side[side].n_tech[NS_TACTIC];
@@ -1056,7 +1109,10 @@ static const char *level_name(const ns_spec *s, int axis, uint64_t j, char *buf,
             }
     if (axis == AX_SCENARIO)
         snprintf(buf, size, "%s", s->sc[j]->name);
-    else
+    else if (axis == AX_MODEL_B || axis == AX_MODEL_S) {
+        const side_spec *sd = &s->side[axis == AX_MODEL_B ? NS_BUYER : NS_SELLER];
+        snprintf(buf, size, "%s", sd->n_models ? sd->models[j].full : sd->agent);
+    } else
         snprintf(buf, size, "%" PRIu64, j);
     return buf;
 }
@@ -1066,7 +1122,8 @@ static const char *level_name(const ns_spec *s, int axis, uint64_t j, char *buf,
 /* ------------------------------------------------------------------ */
 
 static const char *const filter_keys[] = {
-    "scenario",     "buyer.personality", "seller.personality",
+    "scenario",     "buyer.model",       "seller.model",
+    "buyer.personality", "seller.personality",
     "buyer.tactic", "buyer.influence",   "seller.tactic",
     "seller.influence", "repetition", NULL,
 };
@@ -1332,6 +1389,17 @@ static void compute_digest(ns_spec *s)
     for (int i = 0; i < s->n_scenarios; i++)
         digest_piece(&h, s->sc[i]->source);
     digest_piece(&h, ns_catalog_source(s->cat));
+    if (s->has_llm) {
+        char *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+        if (f) {
+            ns_llm_config_describe(&s->llm, f);
+            fclose(f);
+        }
+        digest_piece(&h, text);
+        free(text);
+    }
     s->digest = XXH64_digest(&h);
 }
 
@@ -1369,8 +1437,20 @@ static ns_status load_tree(loader *ld)
     free(dir);
     if (!st)
         st = load_scenarios(ld, root);
+    struct fy_node *n = NULL;
+    ns_llm_config_init(&s->llm, s->data_dir);
+    if (!st)
+        st = fetch(ld, root, "llm", &n);
+    if (!st)
+        st = ns_llm_config_load(&s->llm, ld->y, n, ld->spec_dir, ld->err);
     for (int side = 0; side < 2 && !st; side++)
         st = load_side(ld, root, side);
+    if (!st)
+        st = fetch(ld, root, "judge", &n);
+    if (!st && n) {
+        st = ns_llm_config_load_judge(&s->llm, ld->y, n, ld->err);
+        s->has_llm = 1;
+    }
     if (!st)
         st = compute_grid(ld); /* before filters: they look levels up */
     if (!st)
@@ -1424,6 +1504,7 @@ static void free_side(side_spec *sd)
     free(sd->points);
     free(sd->tech[0]);
     free(sd->tech[1]);
+    free(sd->models);
 }
 
 static void free_entries(filter_entry *e, int n)
@@ -1444,6 +1525,7 @@ void ns_spec_free(ns_spec *s)
     ns_catalog_free(s->cat);
     free_side(&s->side[0]);
     free_side(&s->side[1]);
+    ns_llm_config_free(&s->llm);
     /* After a failed load the last entry may be half compiled: its
      * n_cond counts every condition whose level array was allocated. */
     free_entries(s->exclude, s->n_exclude);
@@ -1518,6 +1600,9 @@ static void fill_side(const ns_spec *s, int side, const uint64_t ix[N_AXES],
     out->influence = sd->tech[NS_INFLUENCE][ix[side_axis[side][2]]];
     memcpy(out->agent, sd->agent, sizeof out->agent);
     out->kind = sd->kind;
+    uint64_t m = ix[side == NS_BUYER ? AX_MODEL_B : AX_MODEL_S];
+    out->llm = sd->n_models ? &sd->models[m] : NULL;
+    ns_set_name(out->model, sizeof out->model, out->llm ? out->llm->full : "");
 }
 
 int ns_spec_job(const ns_spec *s, uint64_t id, ns_job *job)
@@ -1576,3 +1661,11 @@ int ns_spec_transcripts(const ns_spec *s) { return s->transcripts; }
 const char *ns_spec_output(const ns_spec *s) { return s->output; }
 uint64_t ns_spec_digest(const ns_spec *s) { return s->digest; }
 const char *ns_spec_warnings(const ns_spec *s) { return s->warnings; }
+int ns_spec_has_llm(const ns_spec *s) { return s->has_llm; }
+const ns_llm_config *ns_spec_llm(const ns_spec *s) { return &s->llm; }
+const struct ns_llm_model *ns_spec_side_models(const ns_spec *s, int side, int *n)
+{
+    *n = s->side[side].n_models;
+    return s->side[side].models;
+}
+const char *ns_spec_data_dir(const ns_spec *s) { return s->data_dir; }

@@ -7,8 +7,11 @@
  *
  * The job grid is the Cartesian product of the axes, in this order (the
  * last varies fastest):
- *   scenario x buyer personality x seller personality x buyer tactic x
- *   buyer influence x seller tactic x seller influence x repetition
+ *   scenario x buyer model x seller model x buyer personality x seller
+ *   personality x buyer tactic x buyer influence x seller tactic x seller
+ *   influence x repetition
+ * A built-in side's model axis has the one level "builtin", so ids of
+ * specs without LLM agents are those of the original eight axes.
  * A job's id is its index in that product (mixed radix), so ids are stable
  * and a job is decoded from its id alone: the grid is never materialised.
  * Filters (include/exclude) drop indices; dropped ids simply never run.
@@ -24,10 +27,13 @@
 #include <stdio.h>
 
 #include "ns_catalog.h"
+#include "ns_record.h"
 #include "ns_scenario.h"
 #include "ns_status.h"
 
 struct ns_agent_kind;
+struct ns_llm_model;
+struct ns_llm_config;
 
 typedef struct ns_side_setup {
     char personality[NS_NAME_LEN];  /* level label: "A=low,N=0.2", archetype, "sobol#17", "grid#K" */
@@ -36,6 +42,8 @@ typedef struct ns_side_setup {
     int influence;                  /* catalogue index, 0 = none */
     char agent[NS_NAME_LEN];        /* agent kind name, e.g. "builtin" */
     const struct ns_agent_kind *kind;
+    char model[NS_MODEL_LEN];       /* "endpoint:model" of an llm side, else "" */
+    const struct ns_llm_model *llm; /* that model's settings, NULL when built-in */
 } ns_side_setup;
 
 typedef struct ns_job {
@@ -94,6 +102,17 @@ const char *ns_spec_output(const ns_spec *s); /* default results path */
  * sources, catalogue text, negsim's format version): --resume refuses a
  * journal or file whose digest differs. */
 uint64_t ns_spec_digest(const ns_spec *s);
+
+/* 1 when a side is an LLM agent or a judge is set: the run needs the
+ * network, keys and the LLM columns (ns_llm_config.h). */
+int ns_spec_has_llm(const ns_spec *s);
+/* The llm: and judge: settings (defaults when the spec has none). */
+const struct ns_llm_config *ns_spec_llm(const ns_spec *s);
+/* The folder holding scenarios/, personalities/ and prompts/ that the
+ * spec was resolved against. */
+const char *ns_spec_data_dir(const ns_spec *s);
+/* The model axis of a side (*n = 0 for a built-in side). */
+const struct ns_llm_model *ns_spec_side_models(const ns_spec *s, int side, int *n);
 
 /* Non-fatal findings (e.g. a scenario with an empty ZOPA), one per line;
  * "" when none. */

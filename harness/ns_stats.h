@@ -1,15 +1,19 @@
 /*
  * ns_stats.h - the statistics core used to compare agents over many
  * negotiations: descriptive statistics, a proportion's confidence interval,
- * an effect size, two-sample tests, multiple-testing correction, a bootstrap
- * interval and a survival curve.
+ * an effect size, two-sample tests (Welch, two-proportion, Kolmogorov-
+ * Smirnov), multiple-testing correction, a bootstrap interval and a
+ * survival curve.
  *
  * Every number comes from GSL: gsl_stats_* for moments, gsl_cdf_* for the
  * normal and t distributions, gsl_sort* for ordering and gsl_rng (MT19937)
  * for resampling. This module only assembles the textbook formulas written
- * next to each function. It owns no global state and does not change GSL's
- * error handler (main() turns it off once); every function checks its
- * inputs itself, so GSL's handler is never reached with bad arguments.
+ * next to each function. The one exception is the Kolmogorov distribution
+ * (the p-value of the Kolmogorov-Smirnov test), which GSL does not have:
+ * ns_stats_kolmogorov_q sums its two classical series, documented there.
+ * The module owns no global state and does not change GSL's error handler
+ * (main() turns it off once); every function checks its inputs itself, so
+ * GSL's handler is never reached with bad arguments.
  *
  * It does not read results files or print anything: callers pass plain
  * arrays and get numbers back. Inputs must be finite; a NaN or infinity in
@@ -19,6 +23,7 @@
 #define NS_STATS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "ns_status.h"
 
@@ -91,6 +96,50 @@ typedef struct ns_welch {
  * Needs n1, n2 >= 2 and a + b > 0 (not both samples constant). */
 ns_status ns_stats_welch(const double *x, size_t n1, const double *y,
                          size_t n2, ns_welch *out, ns_error *err);
+
+/* ---- Kolmogorov-Smirnov ------------------------------------------------------- */
+
+/* The upper tail of the asymptotic Kolmogorov distribution,
+ *   Q(lambda) = P(K > lambda) = 2 sum_{k>=1} (-1)^{k-1} exp(-2 k^2 lambda^2)
+ * (Kolmogorov 1933; Smirnov 1948), the limit law of sqrt(n) D_n. GSL has
+ * no Kolmogorov distribution, so this sums the series itself. The
+ * alternating series needs many terms as lambda -> 0, so below
+ * lambda = 1.18 the equivalent theta-function form of the CDF is summed
+ * instead (Feller 1948; as in Marsaglia, Tsang & Wang 2003):
+ *   1 - Q(lambda) = sqrt(2 pi) / lambda
+ *                   sum_{k>=1} exp(-(2k-1)^2 pi^2 / (8 lambda^2))
+ * Both converge to double precision within a handful of terms on their
+ * side of the switch. Q(lambda) = 1 for lambda <= 0. Classic critical
+ * values: Q(1.224) = 0.10, Q(1.358) = 0.05, Q(1.628) = 0.01. */
+double ns_stats_kolmogorov_q(double lambda);
+
+/* Result of a two-sample Kolmogorov-Smirnov test. */
+typedef struct ns_ks {
+    double d;       /* max |F1(x) - F2(x)| over the two ECDFs, in [0, 1] */
+    double ne;      /* effective sample size n1 n2 / (n1 + n2) */
+    double lambda;  /* (sqrt(ne) + 0.12 + 0.11/sqrt(ne)) d */
+    double p_value; /* ns_stats_kolmogorov_q(lambda) */
+} ns_ks;
+
+/* Two-sample Kolmogorov-Smirnov test of two samples of small whole
+ * numbers (rounds), given as counts: h1[v] and h2[v] are how many values
+ * of each sample equal v, for v = 0 .. len-1 (the same support for both;
+ * pad the shorter histogram with zeros). D is computed exactly from the
+ * two empirical CDFs, F_i(v) = sum_{u<=v} h_i[u] / n_i, so memory is
+ * bounded by the support, not by the sample sizes. The p-value is the
+ * asymptotic Kolmogorov tail with Stephens' (1970) effective-n
+ * correction, as in Numerical Recipes (3rd ed., 14.3.3):
+ *   ne = n1 n2 / (n1 + n2),
+ *   lambda = (sqrt(ne) + 0.12 + 0.11 / sqrt(ne)) D,  p = Q(lambda).
+ * The Kolmogorov distribution assumes continuous data. With ties, as
+ * rounds always have, D can only take fewer, smaller values and the test
+ * is conservative: the true p-value is at most the one returned, so a
+ * rejection is trustworthy and a non-rejection may miss a small shift.
+ * Needs both samples non-empty (n1, n2 >= 1) and h1, h2 non-NULL. */
+ns_status ns_stats_ks_two_sample_counts(const uint64_t *h1,
+                                        const uint64_t *h2,
+                                        size_t len, ns_ks *out,
+                                        ns_error *err);
 
 /* ---- multiple testing ------------------------------------------------------ */
 

@@ -24,6 +24,7 @@ const char *ns_status_str(ns_status s)
     case NS_ERR_MISMATCH: return "spec mismatch";
     case NS_ERR_INTERRUPTED: return "interrupted";
     case NS_ERR_NOTFOUND: return "not found";
+    case NS_ERR_BUDGET: return "budget reached";
     case NS_ERR_INTERNAL: return "internal error";
     }
     return "unknown status";
@@ -66,6 +67,7 @@ int ns_status_exit_code(ns_status s)
     case NS_ERR_EXISTS:
     case NS_ERR_MISMATCH: return 2;
     case NS_ERR_INTERRUPTED: return 130;
+    case NS_ERR_BUDGET: return 3;
     default: return 1;
     }
 }

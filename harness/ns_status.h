@@ -25,6 +25,8 @@ typedef enum ns_status {
     NS_ERR_MISMATCH,    /* --resume against a file written by another spec */
     NS_ERR_INTERRUPTED, /* stopped by a signal; what finished is saved */
     NS_ERR_NOTFOUND,    /* a job, table or file that was asked for is absent */
+    NS_ERR_BUDGET,      /* an LLM run stopped at its spending cap; what
+                           finished is saved and --resume continues: exit 3 */
     NS_ERR_INTERNAL     /* a broken invariant: a bug in negsim */
 } ns_status;
 
@@ -47,8 +49,8 @@ ns_status ns_fail_errno(ns_error *err, ns_status code, int errno_value,
                         const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-/* Process exit code for a status: 0 ok, 2 usage/input, 130 interrupted,
- * 1 anything else. */
+/* Process exit code for a status: 0 ok, 2 usage/input, 3 budget reached,
+ * 130 interrupted, 1 anything else. */
 int ns_status_exit_code(ns_status s);
 
 /* Out-of-memory is not recoverable in a batch tool: these abort with a

@@ -24,6 +24,15 @@
  * chunk that does not shrink is stored raw with the filter skipped in its
  * filter mask, as HDF5 itself does.
  *
+ * LLM runs (ns_store_create_ex with llm) add columns to every table
+ * (docs/hdf5-layout.md, "LLM columns"). Such a row is packed from two
+ * structs, the base row and its LLM row (ns_llm_job_row, ns_llm_turn_row),
+ * each with its own copy runs, and from texts in the block's arena
+ * (message texts, judge summaries) that are cut at a UTF-8 character
+ * boundary to their column and zero-padded; /transcripts rows come from the
+ * turn rows and the arena. Built-in stores take the one-struct path
+ * (table_add) and write exactly what they wrote before.
+ *
  * The compression pool. Deflating /rounds and /transcripts costs more CPU
  * than everything else the writer does (about 35 us for a job of 28
  * messages, against about 9 us for the journal and the row packing), so
@@ -82,12 +91,14 @@
 #include "ns_config.h"
 #include "ns_frontier.h"
 
-#define NS_STORE_FORMAT 1
+#define NS_STORE_FORMAT 2 /* 2: LLM columns (docs/hdf5-layout.md) */
 /* Most uncompressed bytes per chunk (packed rows): large enough that
  * per-chunk costs vanish, small enough that `show` inflates little to find
  * a job and that a chunk fits HDF5's default chunk cache. */
 #define CHUNK_BYTES (1u << 20)
 #define MAX_RUNS 48
+#define MAX_XRUNS 16  /* copy runs from an LLM row struct */
+#define MAX_ATEXTS 2  /* arena text columns per table */
 /* zlib level of every table. Levels 2 and 3 cost about the same CPU and
  * save 3-7%; level 1 is what `negsim plan` assumes (ns_plan.c). */
 #define DEFLATE_LEVEL 1
@@ -146,6 +157,16 @@ typedef struct pool {
     double cpu;           /* statistics, under mu */
 } pool;
 
+/* A column filled from the block's arena (LLM runs): text and summaries. */
+typedef struct arena_text {
+    size_t vmem;          /* its offset in the memory type's virtual row */
+    size_t src_off, src_len; /* offsets of its uint32 offset / length in the LLM row */
+    size_t width;         /* column bytes, NUL included */
+    size_t file;          /* column offset in the packed row */
+    int flag;             /* followed by an int8 "truncated" column */
+    size_t flag_file;
+} arena_text;
+
 typedef struct table {
     const char *name;
     hid_t dset;
@@ -154,6 +175,16 @@ typedef struct table {
     int n_runs;
     copy_run runs[MAX_RUNS];
     size_t text_off;      /* transcripts: file offset of `text`; else 0 */
+    /* LLM tables (llm): a row is also built from a second struct, the
+     * LLM row (xrow_size bytes; its copy runs xruns), and from arena
+     * texts; built-in tables leave all of this zero. */
+    int llm;
+    size_t xrow_size;
+    int n_xruns;
+    copy_run xruns[MAX_XRUNS];
+    size_t text_region, vnext; /* virtual row: where arena-text slots start / the next */
+    int n_atexts;
+    arena_text atexts[MAX_ATEXTS];
     size_t chunk_rows;
     hsize_t base;         /* file row of cur's first row; a multiple of chunk_rows */
     hsize_t extent;       /* the dataset's extent: highest row written + 1 */
@@ -165,6 +196,7 @@ struct ns_store {
     hid_t file;
     char *path;
     int transcripts;      /* write texts? (ns_spec_transcripts) */
+    int llm;              /* LLM columns (ns_store_create_ex) */
     int have_last;
     uint64_t last_job;    /* highest job id appended: ids must ascend */
     table t[N_TABLES];
@@ -240,13 +272,20 @@ static void add_num(hid_t ct, const char *name, size_t off, hid_t type)
  * same (every field has a NUL within it and zeros after it), but h5dump
  * stops at the NUL instead of printing the padding as \000s; h5py and
  * numpy read either as S<n>. */
-static void add_str(hid_t ct, const char *name, size_t off, size_t size)
+static void add_str_cset(hid_t ct, const char *name, size_t off, size_t size,
+                         H5T_cset_t cset)
 {
     hid_t s = H5Tcopy(H5T_C_S1);
     H5Tset_size(s, size);
     H5Tset_strpad(s, H5T_STR_NULLTERM);
+    H5Tset_cset(s, cset);
     H5Tinsert(ct, name, off, s);
     H5Tclose(s);
+}
+
+static void add_str(hid_t ct, const char *name, size_t off, size_t size)
+{
+    add_str_cset(ct, name, off, size, H5T_CSET_ASCII);
 }
 
 /* Members v0..v{k-1} for a value[] array starting at `off`. */
@@ -259,7 +298,76 @@ static void add_values(hid_t ct, size_t off, int k)
     }
 }
 
-static hid_t job_type(void)
+/* LLM tables. Their memory type describes a virtual row: the base row
+ * struct (offsets as they are), then the LLM row struct (offsets +
+ * sizeof base), then one slot per text kept in the block's arena (its
+ * column, then one byte for its truncation flag column, if any). file_type
+ * turns that into copy runs from either struct and arena-text columns. */
+static void llm_extend(hid_t ct, table *tb, size_t base_size, size_t llm_size,
+                       size_t text_bytes)
+{
+    tb->xrow_size = llm_size;
+    tb->text_region = tb->vnext = base_size + llm_size;
+    H5Tset_size(ct, base_size + llm_size + text_bytes);
+}
+
+/* A column filled from the arena through the (uint32 offset, uint32
+ * length) pair at src_off / src_len of the LLM row; UTF-8 (model replies
+ * are), cut at a character boundary to width - 1 bytes. With flag_name, a
+ * following int8 column says whether it was cut. */
+static void add_arena_text(hid_t ct, table *tb, const char *name, const char *flag_name,
+                           size_t src_off, size_t src_len, size_t width)
+{
+    assert(tb->n_atexts < MAX_ATEXTS);
+    arena_text *a = &tb->atexts[tb->n_atexts++];
+    a->vmem = tb->vnext;
+    a->src_off = src_off;
+    a->src_len = src_len;
+    a->width = width;
+    a->flag = flag_name != NULL;
+    add_str_cset(ct, name, a->vmem, width, H5T_CSET_UTF8);
+    if (flag_name)
+        add_num(ct, flag_name, a->vmem + width, H5T_NATIVE_INT8);
+    tb->vnext += width + 1;
+}
+
+/* The /outcomes columns of ns_llm_job_row (docs/hdf5-layout.md, "LLM
+ * columns"), after the base row of `x` bytes. */
+static void add_llm_outcome_cols(hid_t t, table *tb, size_t x)
+{
+    typedef ns_llm_job_row L;
+    llm_extend(t, tb, x, sizeof(L), 2 * (NS_LLM_SUMMARY_LEN + 1));
+    add_num(t, "cost_usd", x + offsetof(L, cost_usd), H5T_NATIVE_DOUBLE);
+    static const char *const who[3] = {"buyer", "seller", "judge"};
+    char name[64];
+    for (int s = 0; s < 3; s++) {
+        snprintf(name, sizeof name, "%s_cost_usd", who[s]);
+        add_num(t, name, x + ELEM_OFF(L, side_cost_usd, s), H5T_NATIVE_DOUBLE);
+    }
+    add_num(t, "input_tokens", x + offsetof(L, input_tokens), H5T_NATIVE_INT64);
+    add_num(t, "output_tokens", x + offsetof(L, output_tokens), H5T_NATIVE_INT64);
+    add_num(t, "requests", x + offsetof(L, requests), H5T_NATIVE_INT32);
+    add_num(t, "cache_hits", x + offsetof(L, cache_hits), H5T_NATIVE_INT32);
+    add_num(t, "retries", x + offsetof(L, retries), H5T_NATIVE_INT32);
+    add_num(t, "repairs", x + offsetof(L, repairs), H5T_NATIVE_INT32);
+    add_num(t, "invalid_outputs", x + offsetof(L, invalid_outputs), H5T_NATIVE_INT32);
+    add_num(t, "latency_ms", x + offsetof(L, latency_ms), H5T_NATIVE_DOUBLE);
+    add_str(t, "error", x + offsetof(L, error), FIELD_SIZE(L, error));
+    add_str(t, "error_message", x + offsetof(L, error_message), FIELD_SIZE(L, error_message));
+    for (int s = 0; s < 2; s++) {
+        snprintf(name, sizeof name, "%s_influencing_score", who[s]);
+        add_num(t, name, x + ELEM_OFF(L, influencing_score, s), H5T_NATIVE_DOUBLE);
+        snprintf(name, sizeof name, "%s_tactic_score", who[s]);
+        add_num(t, name, x + ELEM_OFF(L, tactic_score, s), H5T_NATIVE_DOUBLE);
+    }
+    for (int s = 0; s < 2; s++) {
+        snprintf(name, sizeof name, "%s_judge_summary", who[s]);
+        add_arena_text(t, tb, name, NULL, ELEM_OFF(L, summary_off, s),
+                       ELEM_OFF(L, summary_len, s), NS_LLM_SUMMARY_LEN);
+    }
+}
+
+static hid_t job_type(table *tb)
 {
     typedef ns_job_row R;
     hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(R));
@@ -290,10 +398,19 @@ static hid_t job_type(void)
         snprintf(name, sizeof name, "%s_influence", ns_side_names[s]);
         add_str(t, name, ELEM_OFF(R, influence, s), NS_NAME_LEN);
     }
+    if (tb->llm) {
+        typedef ns_llm_job_row L;
+        llm_extend(t, tb, sizeof(R), sizeof(L), 0);
+        static const char *const who[3] = {"buyer", "seller", "judge"};
+        for (int s = 0; s < 3; s++) {
+            snprintf(name, sizeof name, "%s_model", who[s]);
+            add_str(t, name, sizeof(R) + ELEM_OFF(L, model, s), NS_MODEL_LEN);
+        }
+    }
     return t;
 }
 
-static hid_t outcome_type(int k)
+static hid_t outcome_type(table *tb, int k)
 {
     typedef ns_outcome_row R;
     hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(R));
@@ -312,10 +429,12 @@ static hid_t outcome_type(int k)
     add_num(t, "nash_distance", offsetof(R, nash_distance), H5T_NATIVE_DOUBLE);
     add_num(t, "surplus_share_buyer", ELEM_OFF(R, surplus_share, 0), H5T_NATIVE_DOUBLE);
     add_num(t, "surplus_share_seller", ELEM_OFF(R, surplus_share, 1), H5T_NATIVE_DOUBLE);
+    if (tb->llm)
+        add_llm_outcome_cols(t, tb, sizeof(R));
     return t;
 }
 
-static hid_t turn_type(int k)
+static hid_t turn_type(table *tb, int k)
 {
     typedef ns_turn_row R;
     hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(R));
@@ -327,12 +446,44 @@ static hid_t turn_type(int k)
     add_values(t, offsetof(R, value), k);
     add_num(t, "u_buyer", ELEM_OFF(R, utility, 0), H5T_NATIVE_DOUBLE);
     add_num(t, "u_seller", ELEM_OFF(R, utility, 1), H5T_NATIVE_DOUBLE);
+    if (tb->llm) {
+        typedef ns_llm_turn_row L;
+        const size_t x = sizeof(R);
+        llm_extend(t, tb, sizeof(R), sizeof(L), 0);
+        add_str(t, "model", x + offsetof(L, model), FIELD_SIZE(L, model));
+        add_num(t, "input_tokens", x + offsetof(L, input_tokens), H5T_NATIVE_INT32);
+        add_num(t, "output_tokens", x + offsetof(L, output_tokens), H5T_NATIVE_INT32);
+        add_num(t, "latency_ms", x + offsetof(L, latency_ms), H5T_NATIVE_DOUBLE);
+        add_num(t, "cost_usd", x + offsetof(L, cost_usd), H5T_NATIVE_DOUBLE);
+        add_num(t, "cached", x + offsetof(L, cached), H5T_NATIVE_INT8);
+        add_num(t, "attempts", x + offsetof(L, attempts), H5T_NATIVE_INT8);
+        add_num(t, "repaired", x + offsetof(L, repaired), H5T_NATIVE_INT8);
+    }
     return t;
 }
 
-static hid_t text_type(void)
+/* In LLM runs the transcript row is built from the turn row (job_id,
+ * turn, speaker) and the turn's text in the block's arena: the texts[]
+ * rows are not filled in such blocks. */
+static hid_t llm_text_type(table *tb)
+{
+    typedef ns_turn_row R;
+    typedef ns_llm_turn_row L;
+    hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(R));
+    add_num(t, "job_id", offsetof(R, job_id), H5T_NATIVE_UINT64);
+    add_num(t, "turn", offsetof(R, turn), H5T_NATIVE_INT32);
+    add_str(t, "speaker", offsetof(R, speaker), FIELD_SIZE(R, speaker));
+    llm_extend(t, tb, sizeof(R), sizeof(L), NS_LLM_TEXT_LEN + 1);
+    add_arena_text(t, tb, "text", "text_truncated", offsetof(L, text_off),
+                   offsetof(L, text_len), NS_LLM_TEXT_LEN);
+    return t;
+}
+
+static hid_t text_type(table *tb)
 {
     typedef ns_transcript_row R;
+    if (tb->llm)
+        return llm_text_type(tb);
     hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(R));
     add_num(t, "job_id", offsetof(R, job_id), H5T_NATIVE_UINT64);
     add_num(t, "turn", offsetof(R, turn), H5T_NATIVE_INT32);
@@ -355,6 +506,33 @@ static size_t chunk_rows_for(size_t file_row)
     return rows;
 }
 
+/* Adds `len` bytes from `mem` to `file` to a list of copy runs, extending
+ * the last run when both sides continue it. */
+static void add_run(copy_run *runs, int *n, int max, size_t mem, size_t file, size_t len)
+{
+    copy_run *last = *n ? &runs[*n - 1] : NULL;
+    if (last && last->mem + last->len == mem && last->file + last->len == file) {
+        last->len += len;
+        return;
+    }
+    assert(*n < max); /* a row has at most 32 columns */
+    (void)max;
+    runs[(*n)++] = (copy_run){mem, file, len};
+}
+
+/* Records the file offset of an arena-text column (or of its flag) that
+ * sits at virtual offset `mem`. */
+static void mark_arena_text(table *t, size_t mem, size_t file)
+{
+    for (int i = 0; i < t->n_atexts; i++) {
+        arena_text *a = &t->atexts[i];
+        if (a->vmem == mem)
+            a->file = file;
+        else if (a->flag && a->vmem + a->width == mem)
+            a->flag_file = file;
+    }
+}
+
 /* The file type: the memory type's members in the same order, packed
  * without padding (what H5Tpack gives, built explicitly so that the file
  * offsets are known here). Also records the copy runs between the two. */
@@ -369,21 +547,22 @@ static hid_t file_type(table *t, hid_t mtype)
     }
     hid_t ft = H5Tcreate(H5T_COMPOUND, off);
     off = 0;
-    t->n_runs = 0;
+    t->n_runs = t->n_xruns = 0;
     for (int i = 0; i < n; i++) {
         char *name = H5Tget_member_name(mtype, (unsigned)i);
         hid_t m = H5Tget_member_type(mtype, (unsigned)i);
         size_t len = H5Tget_size(m), mem = H5Tget_member_offset(mtype, (unsigned)i);
         H5Tinsert(ft, name, off, m);
-        copy_run *last = t->n_runs ? &t->runs[t->n_runs - 1] : NULL;
-        if (last && last->mem + last->len == mem && last->file + last->len == off) {
-            last->len += len;
+        if (t->llm && mem >= t->text_region) {
+            mark_arena_text(t, mem, off);
+        } else if (t->llm && mem >= t->row_size) {
+            add_run(t->xruns, &t->n_xruns, MAX_XRUNS, mem - t->row_size, off, len);
         } else {
-            assert(t->n_runs < MAX_RUNS); /* a row has at most 32 columns */
-            t->runs[t->n_runs++] = (copy_run){mem, off, len};
+            assert(mem + len <= t->row_size);
+            add_run(t->runs, &t->n_runs, MAX_RUNS, mem, off, len);
+            if (!t->llm && strcmp(name, "text") == 0)
+                t->text_off = off;
         }
-        if (strcmp(name, "text") == 0)
-            t->text_off = off;
         off += len;
         H5Tclose(m);
         H5free_memory(name);
@@ -771,6 +950,55 @@ static ns_status table_add(ns_store *st, table *t, const void *rows, size_t n,
     return NS_OK;
 }
 
+/* Bytes of the first `max` bytes of s (len of them) that end on a UTF-8
+ * character boundary: a multi-byte character is never split. Malformed
+ * text (more than three continuation bytes) is cut at `max`. */
+static size_t utf8_cut(const char *s, size_t len, size_t max)
+{
+    if (len <= max)
+        return len;
+    size_t n = max;
+    for (int back = 0; back < 3 && n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80; back++)
+        n--;
+    return ((unsigned char)s[n] & 0xC0) == 0x80 ? max : n;
+}
+
+/* Packs n rows of an LLM table: copy runs from the base rows (row_size
+ * apart) and from the LLM rows (xrow_size apart), then each arena text,
+ * cut to its column and NUL-padded. The block's offsets were checked
+ * against its arena (check_llm_block). */
+static ns_status table_add_llm(ns_store *st, table *t, const void *rows, const void *xrows,
+                               const char *arena, size_t n, ns_error *err)
+{
+    const unsigned char *src = rows, *xsrc = xrows;
+    for (size_t i = 0; i < n; i++, src += t->row_size, xsrc += t->xrow_size) {
+        if (t->n == t->chunk_rows) {
+            ns_status s = table_hand_off(st, t, err);
+            if (s != NS_OK)
+                return s;
+        }
+        unsigned char *dst = t->cur->data + t->n * t->file_row;
+        for (int r = 0; r < t->n_runs; r++)
+            memcpy(dst + t->runs[r].file, src + t->runs[r].mem, t->runs[r].len);
+        for (int r = 0; r < t->n_xruns; r++)
+            memcpy(dst + t->xruns[r].file, xsrc + t->xruns[r].mem, t->xruns[r].len);
+        for (int a = 0; a < t->n_atexts; a++) {
+            const arena_text *at = &t->atexts[a];
+            uint32_t off, len;
+            memcpy(&off, xsrc + at->src_off, sizeof off);
+            memcpy(&len, xsrc + at->src_len, sizeof len);
+            size_t cut = len ? utf8_cut(arena + off, len, at->width - 1) : 0;
+            if (cut)
+                memcpy(dst + at->file, arena + off, cut);
+            memset(dst + at->file + cut, 0, at->width - cut);
+            if (at->flag)
+                dst[at->flag_file] = cut < len;
+        }
+        t->n++;
+    }
+    return NS_OK;
+}
+
 static void table_close(table *t)
 {
     if (t->dset > 0)
@@ -1046,17 +1274,21 @@ static ns_status write_metadata(ns_store *st, const ns_spec *spec, ns_error *err
 
 static ns_status create_tables(ns_store *st, int k, ns_error *err)
 {
-    ns_status s = table_create(st, &st->t[T_JOBS], "jobs", job_type(), sizeof(ns_job_row),
-                               err);
+    table *t = st->t;
+    for (int i = 0; i < N_TABLES; i++)
+        t[i].llm = st->llm;
+    ns_status s = table_create(st, &t[T_JOBS], "jobs", job_type(&t[T_JOBS]),
+                               sizeof(ns_job_row), err);
     if (!s)
-        s = table_create(st, &st->t[T_OUTCOMES], "outcomes", outcome_type(k),
+        s = table_create(st, &t[T_OUTCOMES], "outcomes", outcome_type(&t[T_OUTCOMES], k),
                          sizeof(ns_outcome_row), err);
     if (!s)
-        s = table_create(st, &st->t[T_ROUNDS], "rounds", turn_type(k), sizeof(ns_turn_row),
-                         err);
+        s = table_create(st, &t[T_ROUNDS], "rounds", turn_type(&t[T_ROUNDS], k),
+                         sizeof(ns_turn_row), err);
+    /* LLM transcripts are built from the turn rows (llm_text_type) */
     if (!s)
-        s = table_create(st, &st->t[T_TEXTS], "transcripts", text_type(),
-                         sizeof(ns_transcript_row), err);
+        s = table_create(st, &t[T_TEXTS], "transcripts", text_type(&t[T_TEXTS]),
+                         st->llm ? sizeof(ns_turn_row) : sizeof(ns_transcript_row), err);
     if (s)
         return s;
     /* every buffer fits the largest chunk, so any can serve any table */
@@ -1074,6 +1306,12 @@ static ns_status create_tables(ns_store *st, int k, ns_error *err)
 ns_status ns_store_create(const char *path, const ns_spec *spec, ns_store **out,
                           ns_error *err)
 {
+    return ns_store_create_ex(path, spec, ns_spec_has_llm(spec), out, err);
+}
+
+ns_status ns_store_create_ex(const char *path, const ns_spec *spec, int llm,
+                             ns_store **out, ns_error *err)
+{
     quiet_hdf5();
     *out = NULL;
     int k = ns_spec_max_issues(spec);
@@ -1083,6 +1321,7 @@ ns_status ns_store_create(const char *path, const ns_spec *spec, ns_store **out,
     ns_store *st = ns_xcalloc(1, sizeof *st);
     st->path = ns_xstrdup(path);
     st->transcripts = ns_spec_transcripts(spec);
+    st->llm = llm != 0;
     pthread_mutex_init(&st->pool.mu, NULL);
     pthread_cond_init(&st->pool.work, NULL);
     pthread_cond_init(&st->pool.done, NULL);
@@ -1099,6 +1338,11 @@ ns_status ns_store_create(const char *path, const ns_spec *spec, ns_store **out,
         return s;
     }
     ns_status s = write_metadata(st, spec, err);
+    hid_t root = s ? -1 : H5Gopen2(st->file, "/", H5P_DEFAULT);
+    if (!s && (root < 0 || attr_int(root, "llm", st->llm) < 0))
+        s = ns_h5_fail(err, NS_ERR_HDF5, "%s: cannot write the root attributes", path);
+    if (root >= 0)
+        H5Gclose(root);
     if (!s)
         s = create_tables(st, k, err);
     if (s) {
@@ -1133,8 +1377,46 @@ static ns_status failed_before(const ns_store *st, ns_error *err)
 /* Job ids must ascend across blocks and lie within the block's range:
  * readers binary-search the tables by job id. And /transcripts is parallel
  * to /rounds, so a store that records texts needs them with every turn. */
+/* An LLM store needs the LLM rows of every block, and offsets that lie in
+ * the block's arena; a built-in store has no columns for them. */
+static int span_ok(const ns_block *b, uint32_t off, uint32_t len)
+{
+    return (size_t)off + len <= b->arena_len;
+}
+
+static ns_status check_llm_block(ns_store *st, const ns_block *b, ns_error *err)
+{
+    unsigned long long f = b->first_index, e = b->end_index;
+    if (!b->has_llm != !st->llm && (b->n_jobs > 0 || b->n_turns > 0))
+        return ns_fail(err, NS_ERR_INTERNAL, "%s: block [%llu, %llu) %s LLM rows, but the "
+                       "store %s LLM columns", st->path, f, e,
+                       b->has_llm ? "has" : "lacks", st->llm ? "has" : "has no");
+    if (!st->llm)
+        return NS_OK;
+    if ((b->n_jobs && !b->llm_jobs) || (b->n_turns && !b->llm_turns))
+        return ns_fail(err, NS_ERR_INTERNAL, "%s: block [%llu, %llu) has has_llm without "
+                       "LLM rows", st->path, f, e);
+    for (size_t k = 0; k < b->n_jobs; k++) {
+        const ns_llm_job_row *l = &b->llm_jobs[k];
+        if (!span_ok(b, l->summary_off[0], l->summary_len[0]) ||
+            !span_ok(b, l->summary_off[1], l->summary_len[1]))
+            return ns_fail(err, NS_ERR_INTERNAL, "%s: job %llu: a judge summary lies "
+                           "outside the block's arena", st->path,
+                           (unsigned long long)b->jobs[k].job_id);
+    }
+    for (size_t k = 0; b->has_texts && k < b->n_turns; k++)
+        if (!span_ok(b, b->llm_turns[k].text_off, b->llm_turns[k].text_len))
+            return ns_fail(err, NS_ERR_INTERNAL, "%s: job %llu turn %d: its text lies "
+                           "outside the block's arena", st->path,
+                           (unsigned long long)b->turns[k].job_id, b->turns[k].turn);
+    return NS_OK;
+}
+
 static ns_status check_block(ns_store *st, const ns_block *b, ns_error *err)
 {
+    ns_status s = st->llm || b->has_llm ? check_llm_block(st, b, err) : NS_OK;
+    if (s)
+        return s;
     if (st->transcripts && !b->has_texts && b->n_turns > 0)
         return ns_fail(err, NS_ERR_INTERNAL,
                        "%s: block [%llu, %llu) has %zu turns without texts, but the "
@@ -1157,6 +1439,38 @@ static ns_status check_block(ns_store *st, const ns_block *b, ns_error *err)
     return NS_OK;
 }
 
+static ns_status append_builtin(ns_store *st, const ns_block *b, ns_error *err)
+{
+    ns_status s = table_add(st, &st->t[T_JOBS], b->jobs, b->n_jobs, err);
+    if (!s)
+        s = table_add(st, &st->t[T_OUTCOMES], b->outcomes, b->n_jobs, err);
+    if (!s)
+        s = table_add(st, &st->t[T_ROUNDS], b->turns, b->n_turns, err);
+    /* texts of a block without them are not even read: they are not filled */
+    if (!s && st->transcripts && b->has_texts)
+        s = table_add(st, &st->t[T_TEXTS], b->texts, b->n_turns, err);
+    return s;
+}
+
+/* LLM blocks: every table also takes its LLM row; transcripts come from
+ * the turn rows and the arena (the texts[] rows are not filled). */
+static ns_status append_llm(ns_store *st, const ns_block *b, ns_error *err)
+{
+    table *t = st->t;
+    ns_status s = table_add_llm(st, &t[T_JOBS], b->jobs, b->llm_jobs, b->arena, b->n_jobs,
+                                err);
+    if (!s)
+        s = table_add_llm(st, &t[T_OUTCOMES], b->outcomes, b->llm_jobs, b->arena, b->n_jobs,
+                          err);
+    if (!s)
+        s = table_add_llm(st, &t[T_ROUNDS], b->turns, b->llm_turns, b->arena, b->n_turns,
+                          err);
+    if (!s && st->transcripts && b->has_texts)
+        s = table_add_llm(st, &t[T_TEXTS], b->turns, b->llm_turns, b->arena, b->n_turns,
+                          err);
+    return s;
+}
+
 ns_status ns_store_append(ns_store *st, const ns_block *b, ns_error *err)
 {
     quiet_hdf5();
@@ -1166,15 +1480,10 @@ ns_status ns_store_append(ns_store *st, const ns_block *b, ns_error *err)
     /* write what the pool has finished, so buffers come back early */
     if (!s && st->in_flight)
         s = pool_collect(st, 0, err);
-    if (!s)
-        s = table_add(st, &st->t[T_JOBS], b->jobs, b->n_jobs, err);
-    if (!s)
-        s = table_add(st, &st->t[T_OUTCOMES], b->outcomes, b->n_jobs, err);
-    if (!s)
-        s = table_add(st, &st->t[T_ROUNDS], b->turns, b->n_turns, err);
-    /* texts of a block without them are not even read: they are not filled */
-    if (!s && st->transcripts && b->has_texts)
-        s = table_add(st, &st->t[T_TEXTS], b->texts, b->n_turns, err);
+    if (!s && st->llm)
+        s = append_llm(st, b, err);
+    else if (!s)
+        s = append_builtin(st, b, err);
     return keep_failure(st, s, err);
 }
 

@@ -6,10 +6,11 @@
  * resume replay before it). Tables are chunked, deflate-compressed,
  * extendible 1-D datasets of compound types; strings are fixed-length,
  * NUL-terminated C strings so h5dump prints them and h5py/pandas read them
- * as bytes columns. Rows are packed into chunk buffers and written a whole
- * chunk at a time; with ns_store_set_threads the chunks are deflated on a
- * pool of threads inside the store, while the calling thread stays the
- * only one that calls HDF5. The store does not make the file crash-safe by
+ * as bytes columns (runs with LLM agents add columns, and their
+ * transcripts are wider and UTF-8). Rows are packed into chunk buffers
+ * and written a whole chunk at a time; with ns_store_set_threads the
+ * chunks are deflated on a pool of threads inside the store, while the
+ * calling thread stays the only one that calls HDF5. The store does not make the file crash-safe by
  * itself: the runner writes into a scratch file and publishes it with
  * rename(2) (see ns_runner.c and docs/hdf5-layout.md).
  *
@@ -42,6 +43,14 @@ typedef struct ns_run_progress {
  * and Kalai-Smorodinsky points) and empty tables. */
 ns_status ns_store_create(const char *path, const ns_spec *spec,
                           ns_store **out, ns_error *err);
+/* The same with the LLM columns chosen by the caller: ns_store_create
+ * passes ns_spec_has_llm(spec); tests pass 1 to write LLM tables for a
+ * spec of built-in agents. With llm every block appended must have has_llm
+ * (its llm_jobs, llm_turns and arena filled), without it none may
+ * (NS_ERR_INTERNAL); /transcripts then takes its texts from the arena,
+ * NS_LLM_TEXT_LEN wide (docs/hdf5-layout.md, "LLM columns"). */
+ns_status ns_store_create_ex(const char *path, const ns_spec *spec, int llm,
+                             ns_store **out, ns_error *err);
 /* Deflates chunks on n threads of the store's own (more than 16 count as
  * 16; 0, the default: on the calling thread). Memory: one chunk buffer (about 1 MiB)
  * per table plus two per thread. May be called at any time; chunks in

@@ -74,15 +74,33 @@ typedef struct ns_chat {
 typedef struct ns_wire_request {
     char *url;
     char *headers[4];              /* "Name: value", NULL-terminated; the key
-                                      header is headers[0] */
+                                      header, when a key was given, is
+                                      headers[0] (Content-Type and, for
+                                      Anthropic, anthropic-version follow) */
     char *body;                    /* compact JSON, keys in a fixed order
                                       (JSON_COMPACT | JSON_SORT_KEYS) */
     size_t body_len;
 } ns_wire_request;
 
 /* Builds the request for `chat` against base URL `base` (no trailing
- * slash needed). `api_key` may be NULL or "" for servers without auth (no
- * key header is sent then). */
+ * slash needed; NULL: the provider's default). `api_key` may be NULL or ""
+ * for servers without auth (no key header is sent then). Equal chats give
+ * byte-identical bodies. chat->schema may be NULL (free text). Request
+ * shapes:
+ *   OpenAI         {model, messages [system, user/assistant...],
+ *                   response_format, max_completion_tokens (openai) or
+ *                   max_tokens (openai-compatible), temperature}
+ *   Anthropic      {model, max_tokens, system, messages, tools [one tool
+ *                   named schema_name, input_schema], tool_choice {type
+ *                   tool, name}, temperature}
+ *   Gemini         {systemInstruction, contents, generationConfig
+ *                   {responseMimeType, responseSchema, maxOutputTokens,
+ *                   temperature}}; the schema is cut down to Gemini's
+ *                   OpenAPI subset (no additionalProperties; upper-case
+ *                   types; propertyOrdering from the properties' order).
+ * NS_ERR_INPUT (no secret in the message) for a missing base or model, a
+ * model id Gemini cannot take in its URL, or a key with control
+ * characters. *out is zeroed on failure. */
 ns_status ns_wire_build(ns_provider p, const char *base, const char *api_key,
                         const ns_chat *chat, ns_wire_request *out, ns_error *err);
 void ns_wire_request_free(ns_wire_request *r);
@@ -96,7 +114,15 @@ typedef struct ns_wire_reply {
 
 /* Reads a 2xx reply body. NS_ERR_INPUT with a message when the body is not
  * JSON, has no answer, or the answer was cut off or refused (the caller
- * treats that as a server fault and retries). */
+ * treats that as a server fault and retries). Cut off: finish_reason
+ * "length" (OpenAI), stop_reason "max_tokens" or
+ * "model_context_window_exceeded" (Anthropic), finishReason "MAX_TOKENS"
+ * (Gemini); refused: message.refusal or finish_reason "content_filter"
+ * (OpenAI), stop_reason "refusal" (Anthropic), a promptFeedback.blockReason
+ * or any finishReason other than STOP (Gemini). Usage is read even then
+ * (out->input_tokens etc. are set before the failure is returned, so the
+ * tokens can still be charged); out->text is NULL on failure.
+ * Gemini's output_tokens include thoughtsTokenCount (billed as output). */
 ns_status ns_wire_parse(ns_provider p, const char *body, size_t len,
                         ns_wire_reply *out, ns_error *err);
 void ns_wire_reply_free(ns_wire_reply *r);

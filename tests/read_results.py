@@ -9,8 +9,12 @@ arrays, decodes the string columns, and checks what the layout promises
 (docs/hdf5-layout.md): row counts agree with the /run attributes and with
 each other, job ids are unique, ascending and the same in /jobs and
 /outcomes, every round and transcript row belongs to a job, and the value
-columns v0..v{K-1} match the max_issues attribute. Builds pandas DataFrames
-when pandas is installed. Exits 1 with a message naming the first problem.
+columns v0..v{K-1} match the max_issues attribute. In runs with LLM agents
+(root attribute llm = 1) it also checks the LLM columns: present with their
+types, the transcript text column UTF-8 and every text valid UTF-8 (texts
+are cut at a character boundary), latency NaN exactly without requests,
+judge scores NaN or 1..10. Builds pandas DataFrames when pandas is
+installed. Exits 1 with a message naming the first problem.
 """
 import os
 import sys
@@ -71,6 +75,58 @@ def check_sorted_ids(name, ids, strict):
         check(ok, f"{name}: job ids are not {'strictly ' if strict else ''}ascending")
 
 
+LLM_TEXT_LEN = 8192     # NS_LLM_TEXT_LEN
+LLM_SUMMARY_LEN = 2048  # NS_LLM_SUMMARY_LEN
+LLM_COLUMNS = {
+    "jobs": [("buyer_model", "S64"), ("seller_model", "S64"), ("judge_model", "S64")],
+    "outcomes": [("cost_usd", "f8"), ("buyer_cost_usd", "f8"), ("seller_cost_usd", "f8"),
+                 ("judge_cost_usd", "f8"), ("input_tokens", "i8"), ("output_tokens", "i8"),
+                 ("requests", "i4"), ("cache_hits", "i4"), ("retries", "i4"),
+                 ("repairs", "i4"), ("invalid_outputs", "i4"), ("latency_ms", "f8"),
+                 ("error", "S16"), ("error_message", "S256"),
+                 ("buyer_influencing_score", "f8"), ("buyer_tactic_score", "f8"),
+                 ("seller_influencing_score", "f8"), ("seller_tactic_score", "f8"),
+                 ("buyer_judge_summary", f"S{LLM_SUMMARY_LEN}"),
+                 ("seller_judge_summary", f"S{LLM_SUMMARY_LEN}")],
+    "rounds": [("model", "S64"), ("input_tokens", "i4"), ("output_tokens", "i4"),
+               ("latency_ms", "f8"), ("cost_usd", "f8"), ("cached", "i1"),
+               ("attempts", "i1"), ("repaired", "i1")],
+    "transcripts": [("text", f"S{LLM_TEXT_LEN}"), ("text_truncated", "i1")],
+}
+
+
+def check_llm(f, arrays):
+    """The LLM columns (docs/hdf5-layout.md, "LLM columns")."""
+    for name, cols in LLM_COLUMNS.items():
+        dt = arrays[name].dtype
+        names = list(dt.names)
+        for col, kind in cols:
+            check(col in names, f"/{name}: LLM column {col} missing")
+            check(dt[col] == np.dtype(kind), f"/{name} {col}: {dt[col]}, expected {kind}")
+        # the LLM columns come last, in this order
+        check(names[-len(cols):] == [c for c, _ in cols],
+              f"/{name}: LLM columns out of order: {names[-len(cols):]}")
+    tid = f["transcripts"].id.get_type()
+    text = tid.get_member_type(tid.get_member_index(b"text"))
+    check(text.get_cset() == h5py.h5t.CSET_UTF8, "/transcripts text is not marked UTF-8")
+    texts = arrays["transcripts"]
+    cut = texts["text_truncated"]
+    check(np.all((cut == 0) | (cut == 1)), "/transcripts text_truncated is not 0/1")
+    for t in texts["text"][cut == 1]:
+        check(len(t) >= LLM_TEXT_LEN - 4, f"a text flagged as cut holds {len(t)} bytes")
+    out = arrays["outcomes"]
+    lat = out["latency_ms"]
+    check(np.array_equal(np.isnan(lat), out["requests"] == 0),
+          "/outcomes latency_ms is not NaN exactly where requests is 0")
+    for side in ("buyer", "seller"):
+        for kind in ("influencing", "tactic"):
+            v = out[f"{side}_{kind}_score"]
+            ok = np.isnan(v) | ((v >= 1) & (v <= 10))
+            check(np.all(ok), f"/outcomes {side}_{kind}_score outside 1..10")
+    for c in ("cost_usd", "buyer_cost_usd", "seller_cost_usd", "judge_cost_usd"):
+        check(np.all(out[c] >= 0), f"/outcomes {c} is negative")
+
+
 def check_file(path):
     f = h5py.File(path, "r")
     for a in ("negsim_version", "format_version", "spec", "spec_digest", "master_seed",
@@ -116,6 +172,13 @@ def check_file(path):
         check(vcols == [f"v{i}" for i in range(k)],
               f"/{name} value columns {vcols}, expected v0..v{k - 1}")
 
+    llm = int(f.attrs.get("llm", 0))
+    if llm:
+        check_llm(f, {"jobs": jobs, "outcomes": outcomes, "rounds": rounds,
+                      "transcripts": texts})
+
+    # decoding checks every string is valid UTF-8 (LLM texts are cut at a
+    # character boundary, never inside one)
     tables = {n: decode(a) for n, a in
               (("jobs", jobs), ("outcomes", outcomes), ("rounds", rounds), ("transcripts", texts))}
     endings = set(tables["outcomes"]["ending"].tolist())
@@ -147,7 +210,7 @@ def check_file(path):
         frames = ", pandas DataFrames built"
     f.close()
     return (f"{path}: {state}, {len(jobs)} jobs, {len(rounds)} rounds, "
-            f"{len(texts)} transcript rows, K={k}{frames}")
+            f"{len(texts)} transcript rows, K={k}{', LLM columns' if llm else ''}{frames}")
 
 
 def main():

@@ -19,7 +19,20 @@ for x in report.md effectiveness.csv regression.csv; do
     check "wrote $x" [ -s "$d/$x" ]
 done
 check "no .tmp left" [ -z "$(ls "$d" | grep '\.tmp$')" ]
-check "results file untouched" cmp -s "$f" "$TMP/before.h5"
+check "run tables byte-identical after analyze" same_tables "$f" "$TMP/before.h5"
+check "/analysis readable by h5py, with its tables and attributes" "$PY" -c '
+import sys, h5py
+with h5py.File(sys.argv[1], "r") as f:
+    g = f["analysis"]
+    for t in ("effectiveness", "regression", "convergence", "survival"):
+        assert g[t].ndim == 1 and len(g[t]) > 0, t
+    assert "cost" not in g and "judge" not in g
+    assert g.attrs["bootstrap"] == 1000 and g.attrs["seed"] == 1
+    assert g.attrs["negsim_version"] and g.attrs["created"]
+    e = g["effectiveness"]
+    assert len(e) == sum(1 for _ in open(sys.argv[2])) - 1
+    assert set(e.dtype.names) >= {"axis", "level", "diff_lo", "diff_hi"}
+' "$f" "$d/effectiveness.csv"
 check "headline names buyer_tactic" grep -q "^buyer_tactic" "$TMP/out"
 check "headline names seller_tactic" grep -q "^seller_tactic" "$TMP/out"
 check "report names the seed" grep -q "seed 1" "$d/report.md"
@@ -87,6 +100,106 @@ check "same seed, same effectiveness.csv" cmp -s "$e" "$TMP/an2/effectiveness.cs
 check "same seed, same convergence.csv" cmp -s "$c" "$TMP/an2/convergence.csv"
 "$NEGSIM" analyze "$f" >/dev/null 2>&1
 check "default folder FILE without .h5" [ -s "$TMP/small/report.md" ]
+
+# Welch interval of the difference vs none, regression intervals
+check "diff inside [diff_lo, diff_hi] and interval excludes 0 when q < 0.001" \
+    awk -F, 'NR > 1 && $19 != "nan" && !($23 <= $19 && $19 <= $24) { bad = 1 }
+             NR > 1 && $22 != "nan" && $22 < 0.001 && $23 <= 0 && $24 >= 0 { bad = 1 } END { exit bad }' "$e"
+check "regression ci_lo <= coef <= ci_hi, header ends in ci_lo,ci_hi" \
+    awk -F, 'NR == 1 && $10 != "ci_lo" { bad = 1 } NR == 1 && $11 != "ci_hi" { bad = 1 }
+             NR > 1 && $3 == "fitted" && !($10 <= $5 && $5 <= $11) { bad = 1 } END { exit bad }' "$d/regression.csv"
+check "effectiveness.csv keeps its first 22 columns" \
+    [ "$(head -1 "$e" | cut -d, -f1-22)" = "axis,side,level,n,deals,deal_rate,deal_rate_lo,deal_rate_hi,own_utility_mean,own_utility_lo,own_utility_hi,surplus_share_n,surplus_share_mean,surplus_share_lo,surplus_share_hi,joint_utility_mean,joint_utility_lo,joint_utility_hi,diff_vs_none,hedges_g,welch_p,bh_q" ]
+
+# re-running replaces /analysis (one group, new --by attribute); --by tables
+"$NEGSIM" analyze "$f" --out "$TMP/by" --by scenario,opener >/dev/null 2>&1
+check "--by exits 0" [ $? -eq 0 ]
+check "run tables still byte-identical" same_tables "$f" "$TMP/before.h5"
+b="$TMP/by/effectiveness_by.csv"
+check "effectiveness_by.csv starts with the --by columns" \
+    [ "$(head -1 "$b" | cut -d, -f1-3)" = "scenario,opener,axis" ]
+check "per cell n sums to the level's n" "$PY" -c '
+import csv, sys
+main = {(r["axis"], r["level"]): int(r["n"]) for r in csv.DictReader(open(sys.argv[1]))}
+by = {}
+for r in csv.DictReader(open(sys.argv[2])):
+    by[(r["axis"], r["level"])] = by.get((r["axis"], r["level"]), 0) + int(r["n"])
+assert by == main, (by, main)
+' "$e" "$b"
+check "convergence_by.csv written" [ -s "$TMP/by/convergence_by.csv" ]
+check "report has a By section" grep -q "^## By scenario × opener" "$TMP/by/report.md"
+check "/analysis replaced: by attribute, effectiveness_by, one group" "$PY" -c '
+import sys, h5py
+with h5py.File(sys.argv[1], "r") as f:
+    g = f["analysis"]
+    assert g.attrs["by"] == "scenario,opener", g.attrs["by"]
+    assert "effectiveness_by" in g and "convergence_by" in g
+    assert [k for k in f.keys() if "analysis" in k] == ["analysis"]
+' "$f"
+"$NEGSIM" analyze "$f" --out "$TMP/x" --by nope >/dev/null 2>"$TMP/err"
+check "unknown --by axis: exit 2" [ $? -eq 2 ]
+check "unknown --by names the valid columns" grep -q "valid /jobs columns: scenario" "$TMP/err"
+
+# a failure mid-way (file size limit while copying) leaves FILE unchanged
+cp "$f" "$TMP/keep.h5"
+( trap '' XFSZ; ulimit -f 64; "$NEGSIM" analyze "$f" --out "$TMP/lim" --by opener >/dev/null 2>"$TMP/err" )
+check "copy failure: analyze fails" [ $? -ne 0 ]
+check "copy failure: FILE byte-identical" cmp -s "$f" "$TMP/keep.h5"
+check "copy failure: no copy left behind" [ -z "$(ls -A "$TMP" | grep '\.analyze\.')" ]
+
+# a run in progress: no /analysis, a warning, reports still written
+cp "$f" "$TMP/running.h5"
+"$PY" -c 'import sys, h5py
+with h5py.File(sys.argv[1], "r+") as f:
+    f["run"].attrs["state"] = "running"
+    del f["analysis"]' "$TMP/running.h5"
+cp "$TMP/running.h5" "$TMP/running0.h5"
+"$NEGSIM" analyze "$TMP/running.h5" --out "$TMP/run_an" >/dev/null 2>"$TMP/err"
+check "running file: analyze exits 0" [ $? -eq 0 ]
+check "running file: warning" grep -q "warning: .*running" "$TMP/err"
+check "running file: report written" [ -s "$TMP/run_an/report.md" ]
+check "running file: unchanged" cmp -s "$TMP/running.h5" "$TMP/running0.h5"
+
+# LLM columns: cost per model and judge scores (tests/make_llm_columns.py)
+"$PY" tests/make_llm_columns.py "$TMP/before.h5" "$TMP/llm.h5"
+check "synthetic LLM file made" [ $? -eq 0 ]
+"$NEGSIM" analyze "$TMP/llm.h5" --out "$TMP/llm" >/dev/null 2>"$TMP/err"
+check "LLM file: analyze exits 0" [ $? -eq 0 ]
+check "cost.csv: exact means per model and role, independent numbers" "$PY" -c '
+import csv, sys, h5py, numpy as np
+rows = {(r["role"], r["model"]): r for r in csv.DictReader(open(sys.argv[1]))}
+want = {("buyer", "model-a"): 0.002, ("buyer", "model-b"): 0.010,
+        ("seller", "model-b"): 0.010, ("judge", "judge-j"): 0.001}
+assert set(rows) == set(want), rows.keys()
+with h5py.File(sys.argv[2], "r") as f:
+    j, o, r = f["jobs"][...], f["outcomes"][...], f["rounds"][...]
+for k, c in want.items():
+    assert float(rows[k]["cost_mean_usd"]) == c, (k, rows[k]["cost_mean_usd"])
+sel = j["buyer_model"] == b"model-a"
+assert int(rows[("buyer", "model-a")]["jobs"]) == sel.sum()
+deals = o["deal"][sel].sum()
+assert abs(float(rows[("buyer", "model-a")]["cost_per_deal_usd"]) / (0.002 * sel.sum() / deals) - 1) < 1e-9
+t = r[(r["speaker"] == b"buyer") & (r["model"] == b"model-a")]
+lat = t["latency_ms"]
+for q, col in ((50, "latency_p50_ms"), (90, "latency_p90_ms"), (99, "latency_p99_ms")):
+    assert abs(float(rows[("buyer", "model-a")][col]) / np.percentile(lat, q) - 1) < 1e-9, col
+assert abs(float(rows[("buyer", "model-a")]["input_tokens_mean"]) / (t["input_tokens"].sum() / sel.sum()) - 1) < 1e-9
+' "$TMP/llm/cost.csv" "$TMP/llm.h5"
+check "judge.csv: boulware tactic score 8 vs none 5, diff 3" "$PY" -c '
+import csv, sys
+r = {(x["axis"], x["level"], x["score"]): x for x in csv.DictReader(open(sys.argv[1]))}
+b = r[("buyer_tactic", "boulware", "tactic_effectiveness")]
+n = r[("buyer_tactic", "none", "tactic_effectiveness")]
+assert float(b["mean"]) == 8 and float(n["mean"]) == 5 and float(b["diff_vs_none"]) == 3, b
+' "$TMP/llm/judge.csv"
+check "LLM report has judge and cost sections" \
+    sh -c 'grep -q "^## LLM judge scores" "$1" && grep -q "^## Cost and quality" "$1"' _ "$TMP/llm/report.md"
+check "/analysis has cost and judge" "$PY" -c '
+import sys, h5py
+with h5py.File(sys.argv[1], "r") as f:
+    assert len(f["analysis/cost"]) == 4 and len(f["analysis/judge"]) > 0' "$TMP/llm.h5"
+check "built-in file: no cost or judge outputs" \
+    sh -c '! ls "$1" | grep -q -e cost.csv -e judge.csv && ! grep -q -e "^## Cost" -e "^## LLM judge" "$1/report.md"' _ "$d"
 
 "$NEGSIM" analyze "$TMP/nope.h5" --out "$TMP/x" >/dev/null 2>"$TMP/err"
 check "missing file fails" [ $? -ne 0 ]

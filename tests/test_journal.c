@@ -1,7 +1,10 @@
 /*
  * test_journal.c - the commit log: blocks replay exactly and in order,
  * has_texts included (a block without texts has its text rows unfilled:
- * none are written, which valgrind would catch, and none come back); a
+ * none are written, which valgrind would catch, and none come back), and
+ * LLM blocks (has_llm) with their LLM rows and arena byte for byte: UTF-8
+ * texts longer than any column kept whole, judge summaries, NaN scores,
+ * their texts[] rows never read; a
  * torn or damaged tail is cut off at the first bad record and appending
  * continues cleanly after it; another spec's or another build's journal
  * is refused with a message that says which; gaps are rejected.
@@ -20,7 +23,7 @@
 
 #include "ns_test.h"
 
-enum { N_BLOCKS = 8, DIGEST = 0x5eed };
+enum { N_BLOCKS = 10, DIGEST = 0x5eed };
 
 static char dir[64];
 static ns_block blocks[N_BLOCKS];
@@ -68,31 +71,109 @@ static void fill_job(ns_block *b, uint64_t id, unsigned *rng)
     }
 }
 
+/* The LLM rows of the job just added (its turns are the last `turns`
+ * rows): models, usage, an error on some jobs, judge scores and summaries
+ * (NaN and none on others), each turn's text in the arena: multi-byte
+ * UTF-8, one text longer than NS_LLM_TEXT_LEN (the journal keeps it
+ * whole). The texts[] rows stay uninitialised, as the engine leaves them
+ * in LLM blocks. */
+static void fill_llm(ns_block *b, uint64_t id, int turns)
+{
+    ns_llm_job_row *l = &b->llm_jobs[b->n_jobs - 1];
+    NS_SET(l->model[0], "openai:gpt-4o-mini");
+    NS_SET(l->model[1], id % 2 ? "anthropic:claude-3-5-haiku-latest" : "");
+    l->cost_usd = 1e-4 * (double)id;
+    l->side_cost_usd[0] = l->cost_usd / 3;
+    l->input_tokens = 1000 * (int64_t)id + 7;
+    l->requests = turns;
+    l->latency_ms = turns ? 123.25 + (double)id : NAN;
+    if (id % 3 == 0) {
+        NS_SET(l->error, "rate_limit");
+        NS_SET(l->error_message, "Rate limit reached, \"retry\" later");
+    }
+    for (int s = 0; s < 2; s++) {
+        int judged = id % 4 != 2;
+        l->influencing_score[s] = judged ? 1.0 + (double)((id + (uint64_t)s) % 10) : NAN;
+        l->tactic_score[s] = judged ? 10.0 - (double)s : NAN;
+        if (!judged)
+            continue;
+        char sum[160];
+        int n = snprintf(sum, sizeof sum, "Die %s verhandelte zäh – 価格は妥当 (job %" PRIu64
+                         ").", s ? "Verkäuferin" : "Käuferin", id);
+        l->summary_off[s] = ns_block_add_text(b, sum, (size_t)n);
+        l->summary_len[s] = (uint32_t)n;
+    }
+    for (int t = 0; t < turns; t++) {
+        ns_llm_turn_row *lt = &b->llm_turns[b->n_turns - (size_t)turns + (size_t)t];
+        NS_SET(lt->model, t % 2 ? "" : "openai:gpt-4o-mini");
+        lt->input_tokens = 500 + t;
+        lt->cached = (int8_t)(t == 1);
+        lt->latency_ms = t == 1 ? 0 : 88.5;
+        if (!b->has_texts)
+            continue;
+        char text[96];
+        int n = snprintf(text, sizeof text, "Preis %d €, Lieferung in %d Wochen? 👍 \"ok\"",
+                         1000 + t, t);
+        if (id % 10 == 2 && t == 0) {
+            /* longer than any column: 9000 bytes of "é€" pairs */
+            size_t len = 9000;
+            char *big = malloc(len);
+            for (size_t c = 0; c < len; c += 5)
+                memcpy(big + c, "é€", 5);
+            lt->text_off = ns_block_add_text(b, big, len);
+            lt->text_len = (uint32_t)len;
+            free(big);
+            continue;
+        }
+        lt->text_off = ns_block_add_text(b, text, (size_t)n);
+        lt->text_len = (uint32_t)n;
+    }
+}
+
 /* Block i covers grid indices [10 i, 10 i + 10) with some jobs filtered
  * out; blocks 3 and 5 are empty (every job filtered), which must still
- * replay. Blocks 4 and 5 have no texts (has_texts 0), the others do. */
-enum { NO_TEXTS = 4, EMPTY_NO_TEXTS = 5 };
+ * replay. Blocks 4 and 5 have no texts (has_texts 0), the others do.
+ * Blocks 8 and 9 are LLM blocks, 8 without texts. */
+enum { NO_TEXTS = 4, EMPTY_NO_TEXTS = 5, LLM_NO_TEXTS = 8, LLM_FIRST = 8 };
 static void make_blocks(void)
 {
     unsigned rng = 42;
     for (int i = 0; i < N_BLOCKS; i++) {
         ns_block *b = &blocks[i];
         ns_block_init(b);
-        b->has_texts = i != NO_TEXTS && i != EMPTY_NO_TEXTS;
+        b->has_texts = i != NO_TEXTS && i != EMPTY_NO_TEXTS && i != LLM_NO_TEXTS;
+        b->has_llm = i >= LLM_FIRST;
         ns_block_reset(b, 10u * i, 10u * i + 10);
         if (i == 3 || i == EMPTY_NO_TEXTS)
             continue;
         for (uint64_t id = b->first_index; id < b->end_index; id++)
-            if (id % 4 != 1)
+            if (id % 4 != 1) {
+                int has_texts = b->has_texts;
+                b->has_texts &= !b->has_llm; /* LLM blocks: texts[] unfilled */
                 fill_job(b, id, &rng);
+                b->has_texts = has_texts;
+                if (b->has_llm)
+                    fill_llm(b, id, (int)(id % 5));
+            }
     }
 }
 
 static int same_block(const ns_block *a, const ns_block *b)
 {
     if (a->first_index != b->first_index || a->end_index != b->end_index ||
-        a->n_jobs != b->n_jobs || a->n_turns != b->n_turns || a->has_texts != b->has_texts)
+        a->n_jobs != b->n_jobs || a->n_turns != b->n_turns || a->has_texts != b->has_texts ||
+        a->has_llm != b->has_llm)
         return 0;
+    if (a->has_llm)
+        return (a->n_jobs == 0 ||
+                memcmp(a->llm_jobs, b->llm_jobs, a->n_jobs * sizeof *a->llm_jobs) == 0) &&
+               (a->n_turns == 0 ||
+                memcmp(a->llm_turns, b->llm_turns, a->n_turns * sizeof *a->llm_turns) == 0) &&
+               a->arena_len == b->arena_len &&
+               (a->arena_len == 0 || memcmp(a->arena, b->arena, a->arena_len) == 0) &&
+               memcmp(a->jobs, b->jobs, a->n_jobs * sizeof *a->jobs) == 0 &&
+               memcmp(a->outcomes, b->outcomes, a->n_jobs * sizeof *a->outcomes) == 0 &&
+               memcmp(a->turns, b->turns, a->n_turns * sizeof *a->turns) == 0;
     if (a->n_jobs && (memcmp(a->jobs, b->jobs, a->n_jobs * sizeof *a->jobs) ||
                       memcmp(a->outcomes, b->outcomes, a->n_jobs * sizeof *a->outcomes)))
         return 0;
@@ -209,14 +290,21 @@ static void test_roundtrip(void)
     CHECK(file_size(path) == starts[N_BLOCKS], "clean journal: expected size %lld, got %lld",
           (long long)starts[N_BLOCKS], (long long)file_size(path));
     ns_journal_close(j);
-    /* A block without texts writes its rows and no text bytes at all. */
+    /* A block without texts writes its rows and no text bytes at all; an
+     * LLM block its rows, its LLM rows and its arena, nothing else. */
     for (int i = 0; i < N_BLOCKS; i++) {
         const ns_block *b = &blocks[i];
         long long fixed = 56 + (long long)(b->n_jobs * (sizeof(ns_job_row) +
                                                         sizeof(ns_outcome_row)) +
                                            b->n_turns * sizeof(ns_turn_row));
         long long got = (long long)(starts[i + 1] - starts[i]);
-        if (b->has_texts && b->n_turns)
+        if (b->has_llm) {
+            long long want = fixed + (long long)(b->n_jobs * sizeof(ns_llm_job_row) +
+                                                 b->n_turns * sizeof(ns_llm_turn_row) +
+                                                 b->arena_len);
+            CHECK(got == want, "LLM block %d: expected a %lld-byte record, got %lld", i,
+                  want, got);
+        } else if (b->has_texts && b->n_turns)
             CHECK(got > fixed, "block %d: expected texts after %lld bytes, record has %lld",
                   i, fixed, got);
         else
@@ -224,6 +312,17 @@ static void test_roundtrip(void)
                   "record, got %lld", i, b->has_texts, b->n_turns, fixed, got);
     }
     CHECK(blocks[NO_TEXTS].n_turns > 0, "block %d should have turns", NO_TEXTS);
+    /* the LLM blocks hold what they should test: a text longer than the
+     * store's column (kept whole here), summaries, NaN scores */
+    const ns_block *lb = &blocks[N_BLOCKS - 1];
+    int long_text = 0, nan_score = 0;
+    for (size_t k = 0; k < lb->n_turns; k++)
+        long_text |= lb->llm_turns[k].text_len > NS_LLM_TEXT_LEN;
+    for (size_t k = 0; k < lb->n_jobs; k++)
+        nan_score |= isnan(lb->llm_jobs[k].tactic_score[1]);
+    CHECK(long_text && nan_score && lb->arena_len > 9000,
+          "LLM block: long text %d, NaN score %d, arena %zu bytes", long_text, nan_score,
+          lb->arena_len);
     /* An empty journal replays nothing and ends at index 0. */
     write_journal(path, 0, starts);
     ns_journal_close(resume_expect(path, 0, "empty journal"));
@@ -335,7 +434,7 @@ static void test_other_layout(const char *path)
     char other[128];
     snprintf(other, sizeof other, "%s/layout.journal", dir);
     copy_file(path, other);
-    unsigned char h[64];
+    unsigned char h[72]; /* format 2: the checksum is the last 8 bytes */
     FILE *f = fopen(other, "r+b");
     CHECK(f && fread(h, 1, sizeof h, f) == sizeof h, "read header");
     if (!f)
@@ -344,8 +443,8 @@ static void test_other_layout(const char *path)
     memcpy(&rows, h + 24, sizeof rows); /* job_row_size */
     rows += 8;
     memcpy(h + 24, &rows, sizeof rows);
-    uint64_t sum = XXH64(h, 56, 0);
-    memcpy(h + 56, &sum, sizeof sum);
+    uint64_t sum = XXH64(h, sizeof h - 8, 0);
+    memcpy(h + sizeof h - 8, &sum, sizeof sum);
     fseek(f, 0, SEEK_SET);
     fwrite(h, 1, sizeof h, f);
     fclose(f);

@@ -26,6 +26,7 @@
 
 #include "ns_agent.h"
 #include "ns_catalog.h"
+#include "ns_llm_config.h"
 #include "ns_spec.h"
 
 #include "ns_test.h"
@@ -92,7 +93,7 @@ static void test_defaults(void)
     CHECK_U64(1, ns_spec_grid_size(s), "grid size");
     CHECK_U64(1, ns_spec_job_count(s), "job count");
     CHECK_STR("", ns_spec_warnings(s), "no warnings");
-    CHECK_U64(8, (uint64_t)ns_spec_axis_count(s), "axis count");
+    CHECK_U64(10, (uint64_t)ns_spec_axis_count(s), "axis count");
     CHECK_U64((uint64_t)ns_spec_scenario(s, 0)->n_issues,
               (uint64_t)ns_spec_max_issues(s), "max issues");
     ns_job job;
@@ -150,12 +151,14 @@ static void test_grid(void)
     ns_spec *s = load(SPECS "good_grid.yaml");
     if (!s)
         return;
-    static const char *const names[8] = {
-        "scenario", "buyer.personality", "seller.personality", "buyer.tactic",
-        "buyer.influence", "seller.tactic", "seller.influence", "repetition"};
-    static const uint64_t sizes[8] = {2, 4, 2, 3, 2, 2, 1, 2};
+    /* built-in sides: one model level each, so ids are as with 8 axes */
+    static const char *const names[10] = {
+        "scenario", "buyer.model", "seller.model", "buyer.personality",
+        "seller.personality", "buyer.tactic", "buyer.influence", "seller.tactic",
+        "seller.influence", "repetition"};
+    static const uint64_t sizes[10] = {2, 1, 1, 4, 2, 3, 2, 2, 1, 2};
     uint64_t product = 1;
-    for (int a = 0; a < 8; a++) {
+    for (int a = 0; a < 10; a++) {
         ns_axis_info ai = ns_spec_axis(s, a);
         CHECK_STR(names[a], ai.name, "axis name");
         CHECK_U64(sizes[a], ai.n_levels, names[a]);
@@ -172,14 +175,14 @@ static void test_grid(void)
 
     /* Trait labels list traits in O,C,E,A,N order, the last varying
      * fastest, whatever order the spec lists them in. */
-    CHECK_STR("A=low,N=0.2", level(s, 1, 0), "buyer personality level 0");
-    CHECK_STR("A=low,N=0.8", level(s, 1, 1), "buyer personality level 1");
-    CHECK_STR("A=high,N=0.2", level(s, 1, 2), "buyer personality level 2");
-    CHECK_STR("A=high,N=0.8", level(s, 1, 3), "buyer personality level 3");
-    CHECK_STR("competitive", level(s, 2, 1), "seller personality level 1");
-    CHECK_STR("conceder", level(s, 3, 2), "buyer tactic level 2");
-    CHECK_STR("reciprocity", level(s, 6, 0), "seller influence level 0");
-    CHECK_STR("1", level(s, 7, 1), "repetition level 1");
+    CHECK_STR("A=low,N=0.2", level(s, 3, 0), "buyer personality level 0");
+    CHECK_STR("A=low,N=0.8", level(s, 3, 1), "buyer personality level 1");
+    CHECK_STR("A=high,N=0.2", level(s, 3, 2), "buyer personality level 2");
+    CHECK_STR("A=high,N=0.8", level(s, 3, 3), "buyer personality level 3");
+    CHECK_STR("competitive", level(s, 4, 1), "seller personality level 1");
+    CHECK_STR("conceder", level(s, 5, 2), "buyer tactic level 2");
+    CHECK_STR("reciprocity", level(s, 8, 0), "seller influence level 0");
+    CHECK_STR("1", level(s, 9, 1), "repetition level 1");
     CHECK_STR("supplier_contract", level(s, 0, 1), "scenario level 1");
 
     double lo, hi;
@@ -389,13 +392,14 @@ static void test_large(void)
     CHECK_U64((uint64_t)ns_spec_scenario_count(s) - 1, (uint64_t)j.scenario_index,
               "last id has the last scenario");
     CHECK_U64(ns_spec_repetitions(s) - 1, j.repetition, "last id: last repetition");
-    for (int a = 1; a < 7; a++) {
+    for (int a = 1; a < 9; a++) {
         ns_axis_info ai = ns_spec_axis(s, a);
         CHECK_STR(level(s, a, ai.n_levels - 1),
-                  a == 1 || a == 2 ? j.side[a - 1].personality
-                  : a == 3 ? ns_catalog_technique(ns_spec_catalog(s), NS_TACTIC, j.side[0].tactic)->name
-                  : a == 4 ? ns_catalog_technique(ns_spec_catalog(s), NS_INFLUENCE, j.side[0].influence)->name
-                  : a == 5 ? ns_catalog_technique(ns_spec_catalog(s), NS_TACTIC, j.side[1].tactic)->name
+                  a == 1 || a == 2 ? j.side[a - 1].agent
+                  : a == 3 || a == 4 ? j.side[a - 3].personality
+                  : a == 5 ? ns_catalog_technique(ns_spec_catalog(s), NS_TACTIC, j.side[0].tactic)->name
+                  : a == 6 ? ns_catalog_technique(ns_spec_catalog(s), NS_INFLUENCE, j.side[0].influence)->name
+                  : a == 7 ? ns_catalog_technique(ns_spec_catalog(s), NS_TACTIC, j.side[1].tactic)->name
                   : ns_catalog_technique(ns_spec_catalog(s), NS_INFLUENCE, j.side[1].influence)->name,
                   ai.name);
     }
@@ -501,14 +505,53 @@ static void test_long_labels(void)
     if (!s)
         return;
     CHECK_U64(32, ns_spec_grid_size(s), "grid size");
-    CHECK_STR("O=0.25,C=0.25,E=0.25,A=0.25,N=0.25", level(s, 1, 0), "full label");
-    CHECK_STR("O=0.75,C=0.75,E=0.75,A=0.75,N=0.25", level(s, 1, 30), "full label");
+    CHECK_STR("O=0.25,C=0.25,E=0.25,A=0.25,N=0.25", level(s, 3, 0), "full label");
+    CHECK_STR("O=0.75,C=0.75,E=0.75,A=0.75,N=0.25", level(s, 3, 30), "full label");
     ns_job j;
     ns_spec_job(s, 30, &j);
     CHECK_STR("grid#30", j.side[NS_BUYER].personality, "too long for the row: grid#K");
     CHECK_DBL(0.75, j.side[NS_BUYER].trait[NS_O], "trait O");
     CHECK_DBL(0.25, j.side[NS_BUYER].trait[NS_N], "trait N");
     CHECK_U64(NS_SELLER, (uint64_t)j.opener, "opener: seller");
+    ns_spec_free(s);
+}
+
+/* An LLM spec: the model axis, the judge, endpoints and their limits. */
+static void test_llm(void)
+{
+    ns_spec *s = load(SPECS "good_llm.yaml");
+    if (!s)
+        return;
+    CHECK(ns_spec_has_llm(s) == 1, "has_llm");
+    CHECK_U64(2 * 2 * 2, ns_spec_grid_size(s), "models x tactics x repetitions");
+    CHECK_STR("buyer.model", ns_spec_axis(s, 1).name, "axis 1");
+    CHECK_STR("local:llama-3.1-8b", level(s, 1, 1), "model level 1");
+    CHECK_STR("builtin", level(s, 2, 0), "built-in seller's model level");
+    ns_job j;
+    /* model varies slower than tactic and repetition: id 4 is model 1 */
+    ns_spec_job(s, 4, &j);
+    CHECK_STR("local:llama-3.1-8b", j.side[NS_BUYER].model, "job 4's buyer model");
+    CHECK_STR("llama-3.1-8b", j.side[NS_BUYER].llm->id, "model id after the colon");
+    CHECK_STR("", j.side[NS_SELLER].model, "built-in seller has no model");
+    CHECK(j.side[NS_SELLER].llm == NULL, "built-in seller: no llm");
+    const ns_llm_config *c = ns_spec_llm(s);
+    CHECK(c->has_judge && strcmp(c->judge.full, "anthropic:claude-3-5-haiku-latest") == 0,
+          "judge model");
+    CHECK_STR("German", c->judge_language, "judge language");
+    CHECK_U64(4, (uint64_t)c->window, "window");
+    CHECK_U64(300, (uint64_t)c->max_tokens, "max_tokens");
+    CHECK_DBL(0.2, c->temperature, "temperature");
+    CHECK_U64(1, (uint64_t)c->n_fallbacks, "fallbacks");
+    int local = j.side[NS_BUYER].llm->endpoint;
+    CHECK(c->endpoint[local].provider == NS_PROVIDER_OPENAI_COMPATIBLE, "local's kind");
+    CHECK_STR("http://127.0.0.1:8000/v1", c->endpoint[local].base_url, "local's base_url");
+    CHECK_STR("LOCAL_KEY", c->endpoint[local].key_env, "local's key variable");
+    ns_spec_job(s, 0, &j);
+    const ns_llm_endpoint *oa = &c->endpoint[j.side[NS_BUYER].llm->endpoint];
+    CHECK_STR("OPENAI_API_KEY", oa->key_env, "openai's default key variable");
+    CHECK_U64(8, (uint64_t)oa->http.max_inflight, "openai max_inflight");
+    CHECK_DBL(60, oa->http.requests_per_minute, "openai requests_per_minute");
+    CHECK(strncmp(oa->base_url, "https://", 8) == 0, "openai's default base URL");
     ns_spec_free(s);
 }
 
@@ -540,7 +583,15 @@ static const bad_case bad_cases[] = {
     {"bad_unknown_influence.yaml", NULL, 4,
      {"unknown influence technique 'boulware'", "scarcity"}},
     {"bad_unknown_archetype.yaml", NULL, 5, {"unknown archetype 'grumpy'", "cooperative"}},
-    {"bad_agent_kind.yaml", NULL, 4, {"unknown agent kind 'gpt-9'", "builtin"}},
+    {"bad_agent_kind.yaml", NULL, 4, {"unknown agent kind 'gpt-9'", "builtin, llm"}},
+    {"bad_llm_no_model.yaml", NULL, 4, {"agent llm needs a model"}},
+    {"bad_llm_model_builtin.yaml", NULL, 5, {"only an agent: llm side has a model"}},
+    {"bad_llm_model_form.yaml", NULL, 5, {"model 'gpt-4o-mini'", "ENDPOINT:MODEL"}},
+    {"bad_llm_endpoint.yaml", NULL, 5, {"unknown endpoint 'vllm'", "llm.providers"}},
+    {"bad_llm_kind.yaml", NULL, 6, {"unknown provider kind 'openai-compatibel'"}},
+    {"bad_llm_base_url.yaml", NULL, 5, {"needs a base_url"}},
+    {"bad_llm_limit.yaml", NULL, 5, {"max_inflight must be between 1"}},
+    {"bad_llm_judge.yaml", NULL, 4, {"missing key 'model'"}},
     {"bad_personality_two.yaml", NULL, 6, {"exactly one of traits, archetypes, sample"}},
     {"bad_sample_n.yaml", NULL, 5, {"sample n must be between 1 and 1000000", "found 0"}},
     {"bad_sample_design.yaml", NULL, 6, {"unknown design 'halton'", "sobol, uniform"}},
@@ -687,6 +738,7 @@ int main(void)
     test_digest();
     test_paths();
     test_long_labels();
+    test_llm();
     test_bad();
     test_all_good();
     test_data_dir();

@@ -3,8 +3,10 @@
  * values: NIST StRD univariate datasets Lew and Mavro for mean and sd,
  * closed-form Wilson intervals, Hedges' g, Welch t-tests whose df is an
  * integer (so the t tail has a closed form), a two-proportion z-test, a
- * hand-worked Benjamini-Hochberg example, bootstrap properties, and a
- * hand-worked Kaplan-Meier curve with Greenwood variances.
+ * hand-worked Benjamini-Hochberg example, bootstrap properties, a
+ * hand-worked Kaplan-Meier curve with Greenwood variances, and the
+ * Kolmogorov distribution against its classic tabulated critical values
+ * with a hand-worked two-sample Kolmogorov-Smirnov D.
  */
 #include <math.h>
 #include <stdio.h>
@@ -354,6 +356,86 @@ static void test_km(void)
     ns_km_free(NULL);
 }
 
+/* The Kolmogorov tail against the classic asymptotic critical values
+ * (Smirnov 1948, as tabulated e.g. in Massey 1951 and every KS table:
+ * K_0.80 = 1.0727, K_0.90 = 1.2238, K_0.95 = 1.3581, K_0.99 = 1.6276,
+ * K_0.999 = 1.9495) and the median 0.8276; P(K <= 1) = 0.7300. */
+static void test_kolmogorov(void)
+{
+    const double lam[] = {0.8276, 1.0, 1.0727, 1.2238, 1.3581, 1.6276, 1.9495};
+    const double q[] = {0.5, 0.27, 0.20, 0.10, 0.05, 0.01, 0.001};
+    for (size_t i = 0; i < sizeof lam / sizeof lam[0]; i++)
+        CHECK_NEAR(q[i], ns_stats_kolmogorov_q(lam[i]), 1e-4 * (q[i] < 0.05 ? 0.5 : 1.0));
+    /* the brief's rounded values */
+    CHECK_NEAR(0.05, ns_stats_kolmogorov_q(1.358), 2e-4);
+    CHECK_NEAR(0.01, ns_stats_kolmogorov_q(1.628), 1e-4);
+    CHECK_NEAR(0.10, ns_stats_kolmogorov_q(1.224), 2e-4);
+    /* limits, and the two series agree where the code switches between
+     * them (1.18): a wrong term in either would show as a jump */
+    CHECK(ns_stats_kolmogorov_q(0.0) == 1.0, "Q(0) = %g", ns_stats_kolmogorov_q(0.0));
+    CHECK(ns_stats_kolmogorov_q(-1.0) == 1.0, "Q(-1) = %g", ns_stats_kolmogorov_q(-1.0));
+    CHECK_NEAR(1.0, ns_stats_kolmogorov_q(0.2), 1e-12);
+    CHECK_NEAR(0.0, ns_stats_kolmogorov_q(6.0), 1e-30);
+    /* (the slope there is about -0.6, so 2e-9 apart they differ by ~1.2e-9) */
+    CHECK_NEAR(ns_stats_kolmogorov_q(1.18 - 1e-9), ns_stats_kolmogorov_q(1.18 + 1e-9), 2e-9);
+    double prev = 1.0;
+    int mono = 1;
+    for (double l = 0.05; l < 4.0; l += 0.01) {
+        double v = ns_stats_kolmogorov_q(l);
+        mono &= v <= prev && v >= 0.0;
+        prev = v;
+    }
+    CHECK(mono, "Q is not non-increasing in [0, 1] on (0, 4)");
+    /* large lambda: the first term alone, 2 exp(-2 lambda^2) */
+    CHECK_REL(2.0 * exp(-2.0 * 9.0), ns_stats_kolmogorov_q(3.0), 1e-9);
+}
+
+/* A two-sample D worked by hand. x = {1, 2, 2, 3, 5}, y = {2, 3, 3, 4, 4, 6}:
+ *   v      1    2     3    4     5     6
+ *   F1    1/5  3/5   4/5  4/5    1     1
+ *   F2     0   1/6   3/6  5/6   5/6    1
+ *   |.|   .2  13/30  .3   1/30  1/6    0    -> D = 13/30 at v = 2
+ * ne = 30/11, lambda = (sqrt(30/11) + 0.12 + 0.11/sqrt(30/11)) 13/30
+ *    = (1.651446 + 0.12 + 0.066608) 0.433333 = 0.796490. */
+static void test_ks_two_sample(void)
+{
+    ns_error err = {0};
+    const uint64_t hx[] = {0, 1, 2, 1, 0, 1, 0}, hy[] = {0, 0, 1, 2, 2, 0, 1};
+    ns_ks ks;
+    ns_status st = ns_stats_ks_two_sample_counts(hx, hy, 7, &ks, &err);
+    CHECK_ST(st, NS_OK, err);
+    CHECK_NEAR(13.0 / 30.0, ks.d, 1e-15);
+    CHECK_NEAR(30.0 / 11.0, ks.ne, 1e-15);
+    CHECK_NEAR(0.796490, ks.lambda, 1e-6);
+    CHECK_NEAR(ns_stats_kolmogorov_q(ks.lambda), ks.p_value, 0);
+    CHECK(ks.p_value > 0.5 && ks.p_value < 0.6, "p = %g: lambda is just below the median 0.8276",
+          ks.p_value);
+    /* symmetric in the samples */
+    ns_ks ks2;
+    st = ns_stats_ks_two_sample_counts(hy, hx, 7, &ks2, &err);
+    CHECK_ST(st, NS_OK, err);
+    CHECK_NEAR(ks.d, ks2.d, 0);
+    /* the same distribution at another scale: D = 0, p = 1 */
+    const uint64_t h1[] = {3, 0, 6, 9}, h2[] = {1, 0, 2, 3};
+    st = ns_stats_ks_two_sample_counts(h1, h2, 4, &ks, &err);
+    CHECK_ST(st, NS_OK, err);
+    CHECK_NEAR(0.0, ks.d, 1e-15);
+    CHECK_NEAR(1.0, ks.p_value, 0);
+    /* disjoint supports: D = 1; n1 = n2 = 50, ne = 25, lambda = 5.142 */
+    const uint64_t lo[] = {50, 0}, hi[] = {0, 50};
+    st = ns_stats_ks_two_sample_counts(lo, hi, 2, &ks, &err);
+    CHECK_ST(st, NS_OK, err);
+    CHECK_NEAR(1.0, ks.d, 0);
+    CHECK_NEAR(5.142, ks.lambda, 1e-12);
+    CHECK(ks.p_value < 1e-20, "disjoint samples: p = %g", ks.p_value);
+    /* an empty sample is an input error */
+    const uint64_t zero[] = {0, 0};
+    st = ns_stats_ks_two_sample_counts(lo, zero, 2, &ks, &err);
+    CHECK_ST(st, NS_ERR_INPUT, err);
+    st = ns_stats_ks_two_sample_counts(NULL, lo, 2, &ks, &err);
+    CHECK_ST(st, NS_ERR_INPUT, err);
+}
+
 int main(void)
 {
     gsl_set_error_handler_off();
@@ -366,5 +448,7 @@ int main(void)
     test_bh();
     test_bootstrap();
     test_km();
+    test_kolmogorov();
+    test_ks_two_sample();
     return ns_test_report("test_stats");
 }

@@ -5,7 +5,11 @@
  * thread changes midway) give the same tables, chunk for chunk, as chunks
  * deflated on the writer thread; the same rows through the journal (a
  * resumed run) give identical tables; blocks without texts; and the
- * readers behind `negsim info`, `show` and `export`.
+ * readers behind `negsim info`, `show` and `export`. LLM runs
+ * (test_llm): every LLM column read back through HDF5 equals the rows
+ * appended, texts from the arena are cut at a UTF-8 boundary and flagged,
+ * the text column is UTF-8, pool and journal give the same tables, h5py
+ * reads the file (tests/read_results.py), show and export print them.
  */
 #include <hdf5.h>
 #include <inttypes.h>
@@ -14,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ns_engine.h"
 #include "ns_frontier.h"
 #include "ns_journal.h"
 #include "ns_results.h"
@@ -52,7 +57,13 @@ static void text_of(uint64_t id, int t, char *out, size_t size)
 
 /* Texts are filled when the block has them (b->has_texts); otherwise they
  * stay uninitialised, as the engine leaves them. */
+static void add_job_turns(ns_block *b, uint64_t id, int garbage, int turns);
 static void add_job(ns_block *b, uint64_t id, int garbage)
+{
+    add_job_turns(b, id, garbage, turns_of(id));
+}
+
+static void add_job_turns(ns_block *b, uint64_t id, int garbage, int turns)
 {
     size_t k = ns_block_add_job(b);
     ns_job_row *j = &b->jobs[k];
@@ -71,7 +82,6 @@ static void add_job(ns_block *b, uint64_t id, int garbage)
         for (int t = 0; t < NS_N_TRAITS; t++)
             j->trait[s][t] = 0.1 * t + 0.05 * s;
     }
-    int turns = turns_of(id);
     o->deal = (int8_t)(turns % 2);
     NS_SET(o->ending, o->deal ? "agreement" : "walkaway");
     NS_SET(o->closed_by, "seller");
@@ -855,6 +865,614 @@ static void test_order_checked(const ns_spec *spec)
     CHECK(strstr(err.msg, "/nonexistent/dir/x.h5") != NULL, "message: %s", err.msg);
 }
 
+/* ---- LLM runs ----------------------------------------------------------- */
+
+enum { LLM_BLOCKS = 4, LLM_IDS = 50, LONG_JOB = 57, LLM_TEXT_BUF = 9216 };
+static ns_block lblocks[LLM_BLOCKS];
+static uint64_t l_jobs, l_turns;
+
+/* Job LONG_JOB has 70 turns, more than an LLM /transcripts chunk holds. */
+static int llm_turns_of(uint64_t id) { return id == LONG_JOB ? 70 : (int)(id % 6); }
+
+/* The turn's text into buf (LLM_TEXT_BUF bytes); returns its length,
+ * and in *cut / *flag what the /transcripts column must hold: the lengths
+ * of the long texts are worked out by hand from their bytes. */
+static size_t llm_text(uint64_t id, int t, char *buf, size_t *cut, int *flag)
+{
+    size_t n;
+    *flag = 0;
+    if (id % 10 == 3 && t == 0) {
+        /* "é€" (2 + 3 bytes) repeated to 9000 bytes: 1638 pairs end at
+         * byte 8190, where an "é" starts: the column keeps 8190 bytes */
+        for (n = 0; n < 9000; n += 5)
+            memcpy(buf + n, "é€", 5);
+        *cut = 8190;
+        *flag = 1;
+        return n;
+    }
+    if (id % 10 == 4 && t <= 1) {
+        /* 8191 ASCII bytes fit (with the NUL); 8192 are cut to 8191 */
+        n = t == 0 ? 8191 : 8192;
+        memset(buf, 'x', n);
+        *cut = 8191;
+        *flag = t == 1;
+        return n;
+    }
+    if (id % 10 == 5 && t == 0) {
+        /* a 4-byte character at bytes 8189..8192 is dropped whole */
+        memset(buf, 'a', 8189);
+        memcpy(buf + 8189, "👍b", 5);
+        *cut = 8189;
+        *flag = 1;
+        return 8194;
+    }
+    if (id == 8 && t == 1)
+        n = (size_t)sprintf(buf, "Line one, \"quoted\"\nline two €");
+    else
+        n = (size_t)sprintf(buf, "Angebot %d: %d € — d'accord? 👍 (job %" PRIu64 ")", t,
+                            1000 + t, id);
+    *cut = n;
+    return n;
+}
+
+/* Judge summary of side s: none without a judge (id % 4 == 2); job 51's
+ * is 2100 bytes of "ü" (2 bytes), cut to 2046 in its 2048-byte column. */
+static size_t llm_summary(uint64_t id, int s, char *buf, size_t *cut)
+{
+    size_t n = 0;
+    if (id % 4 == 2)
+        n = 0;
+    else if (id == 51 && s == 1)
+        for (; n < 2100; n += 2)
+            memcpy(buf + n, "ü", 2);
+    else
+        n = (size_t)sprintf(buf, "Die %s verhandelte zäh – 価格は妥当 (job %" PRIu64 ").",
+                            s ? "Verkäuferin" : "Käuferin", id);
+    *cut = id == 51 && s == 1 ? 2046 : n;
+    return n;
+}
+
+static void add_llm_job(ns_block *b, uint64_t id)
+{
+    int turns = llm_turns_of(id);
+    b->has_texts = 0; /* an LLM block's texts[] rows stay unfilled */
+    add_job_turns(b, id, 1, turns);
+    b->has_texts = 1;
+    NS_SET(b->jobs[b->n_jobs - 1].agent[0], "llm");
+    ns_llm_job_row *l = &b->llm_jobs[b->n_jobs - 1];
+    NS_SET(l->model[0], "openai:gpt-4o-mini");
+    NS_SET(l->model[1], id % 2 ? "anthropic:claude-3-5-haiku-latest" : "");
+    NS_SET(l->model[2], id % 4 == 2 ? "" : "gemini:gemini-2.0-flash");
+    l->cost_usd = 1e-4 * (double)id + 1.0 / 3.0;
+    for (int s = 0; s < 3; s++)
+        l->side_cost_usd[s] = l->cost_usd / (2.0 + s);
+    l->input_tokens = 3000000000ll + (int64_t)id; /* needs 64 bits */
+    l->output_tokens = 40 * (int64_t)turns;
+    l->requests = turns;
+    l->cache_hits = turns / 3;
+    l->retries = (int32_t)(id % 3);
+    l->repairs = (int32_t)(id % 2);
+    l->invalid_outputs = id % 7 == 0;
+    l->latency_ms = turns ? 250.5 + (double)id : NAN;
+    if (id % 5 == 0) {
+        NS_SET(l->error, "timeout");
+        NS_SET(l->error_message, "upstream timed out, \"gateway\" said so");
+    }
+    char buf[LLM_TEXT_BUF];
+    for (int s = 0; s < 2; s++) {
+        int judged = id % 4 != 2;
+        l->influencing_score[s] = judged ? 1.0 + (double)((id + (uint64_t)s) % 10) : NAN;
+        l->tactic_score[s] = judged ? 10.0 - (double)s : NAN;
+        size_t cut, n = llm_summary(id, s, buf, &cut);
+        l->summary_off[s] = ns_block_add_text(b, buf, n);
+        l->summary_len[s] = (uint32_t)n;
+    }
+    for (int t = 0; t < turns; t++) {
+        ns_llm_turn_row *lt = &b->llm_turns[b->n_turns - (size_t)turns + (size_t)t];
+        NS_SET(lt->model, t % 4 == 3 ? "" : "openai:gpt-4o-mini");
+        lt->input_tokens = 500 + t;
+        lt->output_tokens = 40 + t;
+        lt->latency_ms = t == 1 ? 0 : 80.0 + t;
+        lt->cost_usd = 1e-6 * (t + 1);
+        lt->cached = (int8_t)(t == 1);
+        lt->attempts = (int8_t)(1 + t % 3);
+        lt->repaired = (int8_t)(t == 2);
+        size_t cut;
+        int flag;
+        size_t n = llm_text(id, t, buf, &cut, &flag);
+        lt->text_off = ns_block_add_text(b, buf, n);
+        lt->text_len = (uint32_t)n;
+    }
+}
+
+static void make_llm_blocks(void)
+{
+    l_jobs = l_turns = 0;
+    for (int b = 0; b < LLM_BLOCKS; b++) {
+        ns_block *blk = &lblocks[b];
+        ns_block_init(blk);
+        blk->has_llm = 1;
+        ns_block_reset(blk, (uint64_t)b * LLM_IDS, (uint64_t)(b + 1) * LLM_IDS);
+        for (uint64_t id = blk->first_index; id < blk->end_index; id++)
+            if (id % 7 != 5) {
+                add_llm_job(blk, id);
+                l_jobs++;
+                l_turns += (uint64_t)llm_turns_of(id);
+            }
+    }
+}
+
+static int write_llm_store(const ns_spec *spec, const char *path, plan pl)
+{
+    ns_store *st = NULL;
+    ns_error err = {0};
+    ns_status s = ns_store_create_ex(path, spec, 1, &st, &err);
+    CHECK_ST(s, NS_OK, err);
+    if (s)
+        return -1;
+    s = ns_store_set_threads(st, pl.threads, &err);
+    ns_run_progress p = {.state = "running"};
+    for (int b = 0; b < LLM_BLOCKS && !s; b++) {
+        s = ns_store_append(st, &lblocks[b], &err);
+        if (b == pl.flush_a && !s)
+            s = ns_store_flush(st, &p, &err);
+    }
+    CHECK_ST(s, NS_OK, err);
+    p.state = "complete";
+    p.jobs_done = l_jobs;
+    p.next_index = (uint64_t)LLM_BLOCKS * LLM_IDS;
+    s = ns_store_close(st, &p, &err);
+    CHECK_ST(s, NS_OK, err);
+    return s ? -1 : 0;
+}
+
+/* Reads column `name` of table `tab` in memory type `mt` (size bytes per
+ * row); NULL when it cannot. */
+static unsigned char *read_column(hid_t f, const char *tab, const char *name, hid_t mt,
+                                  size_t size)
+{
+    hsize_t n = rows_of(f, tab);
+    hid_t t = H5Tcreate(H5T_COMPOUND, size);
+    H5Tinsert(t, name, 0, mt);
+    unsigned char *out = calloc(n ? n : 1, size);
+    hid_t d = H5Dopen2(f, tab, H5P_DEFAULT);
+    herr_t rc = d < 0 ? -1 : H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, out);
+    if (d >= 0)
+        H5Dclose(d);
+    H5Tclose(t);
+    H5Eclear2(H5E_DEFAULT);
+    if (rc < 0) {
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+/* A column and the struct field it must equal, byte for byte. */
+enum { S_JOB, S_OUT, S_TURN, S_LJOB, S_LTURN };
+typedef struct lcol {
+    const char *table, *name;
+    int src;
+    size_t off, size;
+    char kind; /* 'u' unsigned, 'i' signed, 'f' double, 's' string */
+} lcol;
+
+#define LC(tab, name, src, T, field, kind) \
+    {tab, name, src, offsetof(T, field), sizeof(((T *)0)->field), kind}
+static const lcol llm_cols[] = {
+    LC("jobs", "job_id", S_JOB, ns_job_row, job_id, 'u'),
+    LC("jobs", "seed", S_JOB, ns_job_row, seed, 'u'),
+    LC("jobs", "buyer_agent", S_JOB, ns_job_row, agent[0], 's'),
+    LC("jobs", "seller_influence", S_JOB, ns_job_row, influence[1], 's'),
+    LC("jobs", "buyer_model", S_LJOB, ns_llm_job_row, model[0], 's'),
+    LC("jobs", "seller_model", S_LJOB, ns_llm_job_row, model[1], 's'),
+    LC("jobs", "judge_model", S_LJOB, ns_llm_job_row, model[2], 's'),
+    LC("outcomes", "job_id", S_OUT, ns_outcome_row, job_id, 'u'),
+    LC("outcomes", "ending", S_OUT, ns_outcome_row, ending, 's'),
+    LC("outcomes", "v3", S_OUT, ns_outcome_row, value[3], 'f'),
+    LC("outcomes", "surplus_share_seller", S_OUT, ns_outcome_row, surplus_share[1], 'f'),
+    LC("outcomes", "cost_usd", S_LJOB, ns_llm_job_row, cost_usd, 'f'),
+    LC("outcomes", "buyer_cost_usd", S_LJOB, ns_llm_job_row, side_cost_usd[0], 'f'),
+    LC("outcomes", "seller_cost_usd", S_LJOB, ns_llm_job_row, side_cost_usd[1], 'f'),
+    LC("outcomes", "judge_cost_usd", S_LJOB, ns_llm_job_row, side_cost_usd[2], 'f'),
+    LC("outcomes", "input_tokens", S_LJOB, ns_llm_job_row, input_tokens, 'i'),
+    LC("outcomes", "output_tokens", S_LJOB, ns_llm_job_row, output_tokens, 'i'),
+    LC("outcomes", "requests", S_LJOB, ns_llm_job_row, requests, 'i'),
+    LC("outcomes", "cache_hits", S_LJOB, ns_llm_job_row, cache_hits, 'i'),
+    LC("outcomes", "retries", S_LJOB, ns_llm_job_row, retries, 'i'),
+    LC("outcomes", "repairs", S_LJOB, ns_llm_job_row, repairs, 'i'),
+    LC("outcomes", "invalid_outputs", S_LJOB, ns_llm_job_row, invalid_outputs, 'i'),
+    LC("outcomes", "latency_ms", S_LJOB, ns_llm_job_row, latency_ms, 'f'),
+    LC("outcomes", "error", S_LJOB, ns_llm_job_row, error, 's'),
+    LC("outcomes", "error_message", S_LJOB, ns_llm_job_row, error_message, 's'),
+    LC("outcomes", "buyer_influencing_score", S_LJOB, ns_llm_job_row, influencing_score[0], 'f'),
+    LC("outcomes", "buyer_tactic_score", S_LJOB, ns_llm_job_row, tactic_score[0], 'f'),
+    LC("outcomes", "seller_influencing_score", S_LJOB, ns_llm_job_row, influencing_score[1], 'f'),
+    LC("outcomes", "seller_tactic_score", S_LJOB, ns_llm_job_row, tactic_score[1], 'f'),
+    LC("rounds", "job_id", S_TURN, ns_turn_row, job_id, 'u'),
+    LC("rounds", "turn", S_TURN, ns_turn_row, turn, 'i'),
+    LC("rounds", "action", S_TURN, ns_turn_row, action, 's'),
+    LC("rounds", "v4", S_TURN, ns_turn_row, value[4], 'f'),
+    LC("rounds", "u_seller", S_TURN, ns_turn_row, utility[1], 'f'),
+    LC("rounds", "model", S_LTURN, ns_llm_turn_row, model, 's'),
+    LC("rounds", "input_tokens", S_LTURN, ns_llm_turn_row, input_tokens, 'i'),
+    LC("rounds", "output_tokens", S_LTURN, ns_llm_turn_row, output_tokens, 'i'),
+    LC("rounds", "latency_ms", S_LTURN, ns_llm_turn_row, latency_ms, 'f'),
+    LC("rounds", "cost_usd", S_LTURN, ns_llm_turn_row, cost_usd, 'f'),
+    LC("rounds", "cached", S_LTURN, ns_llm_turn_row, cached, 'i'),
+    LC("rounds", "attempts", S_LTURN, ns_llm_turn_row, attempts, 'i'),
+    LC("rounds", "repaired", S_LTURN, ns_llm_turn_row, repaired, 'i'),
+    LC("transcripts", "job_id", S_TURN, ns_turn_row, job_id, 'u'),
+    LC("transcripts", "turn", S_TURN, ns_turn_row, turn, 'i'),
+    LC("transcripts", "speaker", S_TURN, ns_turn_row, speaker, 's'),
+};
+
+static hid_t mem_type_of(const lcol *c)
+{
+    if (c->kind == 's') {
+        hid_t t = H5Tcopy(H5T_C_S1);
+        H5Tset_size(t, c->size);
+        H5Tset_strpad(t, H5T_STR_NULLPAD);
+        return t;
+    }
+    if (c->kind == 'f')
+        return H5Tcopy(H5T_NATIVE_DOUBLE);
+    switch (c->size) {
+    case 1: return H5Tcopy(H5T_NATIVE_INT8);
+    case 4: return H5Tcopy(H5T_NATIVE_INT32);
+    default: return H5Tcopy(c->kind == 'u' ? H5T_NATIVE_UINT64 : H5T_NATIVE_INT64);
+    }
+}
+
+/* The source bytes of row r of the column's table. */
+static const unsigned char *llm_src(const lcol *c, size_t r)
+{
+    int per_job = c->src == S_JOB || c->src == S_OUT || c->src == S_LJOB;
+    for (int b = 0; b < LLM_BLOCKS; b++) {
+        const ns_block *blk = &lblocks[b];
+        size_t n = per_job ? blk->n_jobs : blk->n_turns;
+        if (r >= n) {
+            r -= n;
+            continue;
+        }
+        const void *base = c->src == S_JOB    ? (const void *)&blk->jobs[r]
+                           : c->src == S_OUT  ? (const void *)&blk->outcomes[r]
+                           : c->src == S_TURN ? (const void *)&blk->turns[r]
+                           : c->src == S_LJOB ? (const void *)&blk->llm_jobs[r]
+                                              : (const void *)&blk->llm_turns[r];
+        return (const unsigned char *)base + c->off;
+    }
+    return NULL;
+}
+
+static void check_llm_columns(hid_t f)
+{
+    for (size_t i = 0; i < sizeof llm_cols / sizeof llm_cols[0]; i++) {
+        const lcol *c = &llm_cols[i];
+        hid_t mt = mem_type_of(c);
+        unsigned char *col = read_column(f, c->table, c->name, mt, c->size);
+        H5Tclose(mt);
+        CHECK(col != NULL, "/%s: cannot read column %s", c->table, c->name);
+        if (!col)
+            continue;
+        hsize_t n = rows_of(f, c->table);
+        size_t bad = 0;
+        for (hsize_t r = 0; r < n; r++) {
+            const unsigned char *want = llm_src(c, (size_t)r);
+            if (!want || memcmp(col + r * c->size, want, c->size) != 0)
+                if (bad++ < 2)
+                    fprintf(stderr, "/%s %s row %llu differs from the row appended\n",
+                            c->table, c->name, (unsigned long long)r);
+        }
+        CHECK(bad == 0, "/%s column %s: %zu of %llu rows differ", c->table, c->name, bad,
+              (unsigned long long)n);
+        free(col);
+    }
+}
+
+/* The arena columns: texts (UTF-8, cut, flagged) and judge summaries. */
+static void check_llm_texts(hid_t f)
+{
+    hid_t s8 = H5Tcopy(H5T_C_S1);
+    H5Tset_size(s8, NS_LLM_TEXT_LEN);
+    H5Tset_strpad(s8, H5T_STR_NULLPAD);
+    H5Tset_cset(s8, H5T_CSET_UTF8);
+    unsigned char *texts = read_column(f, "transcripts", "text", s8, NS_LLM_TEXT_LEN);
+    unsigned char *flags = read_column(f, "transcripts", "text_truncated", H5T_NATIVE_INT8, 1);
+    H5Tset_size(s8, NS_LLM_SUMMARY_LEN);
+    unsigned char *sums[2] = {
+        read_column(f, "outcomes", "buyer_judge_summary", s8, NS_LLM_SUMMARY_LEN),
+        read_column(f, "outcomes", "seller_judge_summary", s8, NS_LLM_SUMMARY_LEN)};
+    H5Tclose(s8);
+    CHECK(texts && flags && sums[0] && sums[1], "cannot read the LLM text columns");
+    static char buf[LLM_TEXT_BUF], want[NS_LLM_TEXT_LEN];
+    size_t r = 0, j = 0, bad = 0, cut_flags = 0;
+    for (int b = 0; texts && flags && b < LLM_BLOCKS; b++)
+        for (size_t k = 0; k < lblocks[b].n_turns; k++, r++) {
+            size_t cut;
+            int flag;
+            llm_text(lblocks[b].turns[k].job_id, lblocks[b].turns[k].turn, buf, &cut, &flag);
+            memset(want, 0, sizeof want);
+            memcpy(want, buf, cut);
+            cut_flags += flag;
+            if (memcmp(texts + r * NS_LLM_TEXT_LEN, want, NS_LLM_TEXT_LEN) != 0 ||
+                flags[r] != flag)
+                if (bad++ < 3)
+                    fprintf(stderr, "/transcripts row %zu: expected %zu bytes, flag %d; got "
+                            "%zu bytes, flag %d\n", r, cut, flag,
+                            strnlen((char *)texts + r * NS_LLM_TEXT_LEN, NS_LLM_TEXT_LEN),
+                            flags[r]);
+        }
+    CHECK(bad == 0 && r == l_turns, "/transcripts texts: %zu of %zu rows differ", bad, r);
+    CHECK(cut_flags >= 3, "the test data should cut texts (%zu cut)", cut_flags);
+    bad = 0;
+    for (int b = 0; sums[0] && sums[1] && b < LLM_BLOCKS; b++)
+        for (size_t k = 0; k < lblocks[b].n_jobs; k++, j++)
+            for (int s = 0; s < 2; s++) {
+                size_t cut;
+                llm_summary(lblocks[b].jobs[k].job_id, s, buf, &cut);
+                memset(want, 0, NS_LLM_SUMMARY_LEN);
+                memcpy(want, buf, cut);
+                if (memcmp(sums[s] + j * NS_LLM_SUMMARY_LEN, want, NS_LLM_SUMMARY_LEN) != 0)
+                    if (bad++ < 3)
+                        fprintf(stderr, "summary %d of row %zu differs\n", s, j);
+            }
+    CHECK(bad == 0, "judge summaries: %zu differ", bad);
+    free(texts);
+    free(flags);
+    free(sums[0]);
+    free(sums[1]);
+}
+
+/* Column order, widths and character sets of the LLM tables. */
+static void check_llm_types(hid_t f)
+{
+    static const char *const after[][3] = {
+        {"jobs", "seller_influence", "buyer_model"},
+        {"outcomes", "surplus_share_seller", "cost_usd"},
+        {"outcomes", "seller_tactic_score", "buyer_judge_summary"},
+        {"rounds", "u_seller", "model"},
+        {"transcripts", "text", "text_truncated"}};
+    for (size_t i = 0; i < sizeof after / sizeof after[0]; i++) {
+        hid_t d = H5Dopen2(f, after[i][0], H5P_DEFAULT), t = H5Dget_type(d);
+        int a = H5Tget_member_index(t, after[i][1]), b = H5Tget_member_index(t, after[i][2]);
+        CHECK(a >= 0 && b == a + 1, "/%s: %s should follow %s (%d, %d)", after[i][0],
+              after[i][2], after[i][1], a, b);
+        H5Tclose(t);
+        H5Dclose(d);
+    }
+    hid_t d = H5Dopen2(f, "transcripts", H5P_DEFAULT), t = H5Dget_type(d);
+    int k = H5Tget_member_index(t, "text");
+    hid_t mt = H5Tget_member_type(t, (unsigned)k);
+    CHECK(H5Tget_size(mt) == NS_LLM_TEXT_LEN && H5Tget_cset(mt) == H5T_CSET_UTF8 &&
+              H5Tget_strpad(mt) == H5T_STR_NULLTERM,
+          "/transcripts text: %zu bytes, cset %d", H5Tget_size(mt), (int)H5Tget_cset(mt));
+    CHECK(H5Tget_nmembers(t) == 5, "/transcripts has %d columns", H5Tget_nmembers(t));
+    H5Tclose(mt);
+    H5Tclose(t);
+    H5Dclose(d);
+    CHECK(rows_of(f, "jobs") == l_jobs && rows_of(f, "rounds") == l_turns &&
+              rows_of(f, "transcripts") == l_turns, "LLM tables: wrong row counts");
+    int llm = 0;
+    hid_t a = H5Aopen(f, "llm", H5P_DEFAULT);
+    if (a >= 0) {
+        H5Aread(a, H5T_NATIVE_INT, &llm);
+        H5Aclose(a);
+    }
+    CHECK(llm == 1, "root attribute llm: %d", llm);
+    H5Eclear2(H5E_DEFAULT);
+}
+
+static void test_llm_show(const char *path)
+{
+    char *out = show(path, 3, NS_OK);
+    CHECK(strstr(out, "agent llm (openai:gpt-4o-mini)") && strstr(out, "judge  gemini:"),
+          "show 3: models missing:\n%.600s", out);
+    CHECK(strstr(out, "model openai:gpt-4o-mini, tokens 500 in / 40 out, latency 80 ms, "
+                      "cost $0.000001") != NULL, "show 3: turn 0 accounting:\n%.600s", out);
+    CHECK(strstr(out, "é€é€") && strstr(out, "[cut to the column's width]") &&
+              strstr(out, "Angebot 1: 1001 € — d'accord? 👍 (job 3)"),
+          "show 3: texts missing");
+    CHECK(strstr(out, "cached") != NULL, "show 3: the cached turn is not marked");
+    CHECK(strstr(out, "requests 3 (cache hits 1), retries 0, repairs 1") &&
+              strstr(out, "judge on the buyer: influencing 4.0, tactic 10.0") &&
+              strstr(out, "Die Käuferin verhandelte zäh – 価格は妥当 (job 3)."),
+          "show 3: job accounting or judge missing:\n%s", strstr(out, "outcome:"));
+    free(out);
+    out = show(path, 10, NS_OK); /* no judge (NaN scores), an error */
+    CHECK(strstr(out, "error timeout: upstream timed out, \"gateway\" said so") &&
+              strstr(out, "judge on the seller: influencing n/a, tactic n/a"),
+          "show 10: error / NaN scores:\n%s", strstr(out, "outcome:"));
+    free(out);
+    out = show(path, 48, NS_OK); /* 0 turns: no requests, latency n/a */
+    CHECK(strstr(out, "mean latency n/a") != NULL, "show 48: latency:\n%s", out);
+    free(out);
+    out = show(path, LONG_JOB, NS_OK);
+    CHECK(strstr(out, "Angebot 69: 1069 €") != NULL, "show %d: the 70th turn's text is "
+          "missing (texts past the first chunk)", LONG_JOB);
+    free(out);
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = calloc(1, (size_t)n + 1);
+    if (fread(s, 1, (size_t)n, f) != (size_t)n)
+        s[0] = '\0';
+    fclose(f);
+    return s;
+}
+
+static void test_llm_export(const char *path)
+{
+    char out[128], csv[160];
+    snprintf(out, sizeof out, "%s/llmcsv", dir);
+    ns_error err = {0};
+    ns_status s = ns_results_export_csv(path, out, &err);
+    CHECK_ST(s, NS_OK, err);
+    snprintf(csv, sizeof csv, "%s/outcomes.csv", out);
+    char *o = slurp(csv);
+    CHECK(o && strstr(o, ",surplus_share_seller,cost_usd,buyer_cost_usd,seller_cost_usd,"
+                         "judge_cost_usd,input_tokens,output_tokens,requests,cache_hits,"
+                         "retries,repairs,invalid_outputs,latency_ms,error,error_message,"
+                         "buyer_influencing_score,buyer_tactic_score,seller_influencing_score,"
+                         "seller_tactic_score,buyer_judge_summary,seller_judge_summary\n"),
+          "outcomes.csv header lacks the LLM columns");
+    CHECK(o && strstr(o, ",timeout,\"upstream timed out, \"\"gateway\"\" said so\",") &&
+              strstr(o, ",3000000010,"), "outcomes.csv: LLM values of job 10 missing");
+    free(o);
+    snprintf(csv, sizeof csv, "%s/transcripts.csv", out);
+    o = slurp(csv);
+    CHECK(o && strstr(o, "job_id,turn,speaker,text,text_truncated\n") &&
+              strstr(o, "8,1,seller,\"Line one, \"\"quoted\"\"\nline two €\",0\n"),
+          "transcripts.csv: the text with a newline, comma and quotes is not quoted whole");
+    free(o);
+}
+
+static ns_status replay_llm(void *ctx, const ns_block *b, ns_error *err)
+{
+    return ns_store_append(ctx, b, err);
+}
+
+/* An LLM store written directly, through a pool, and from the journal. */
+static void test_llm(const ns_spec *spec)
+{
+    make_llm_blocks();
+    char path[128], pooled[128], jpath[128], rpath[128];
+    snprintf(path, sizeof path, "%s/llm.h5", dir);
+    snprintf(pooled, sizeof pooled, "%s/llm-pool.h5", dir);
+    snprintf(jpath, sizeof jpath, "%s/llm.journal", dir);
+    snprintf(rpath, sizeof rpath, "%s/llm-resumed.h5", dir);
+    plan direct = {0, 1, -1, -1, 0}, pool = {2, -1, -1, -1, 0};
+    if (write_llm_store(spec, path, direct) != 0 || write_llm_store(spec, pooled, pool) != 0)
+        return;
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    check_llm_types(f);
+    check_llm_columns(f);
+    check_llm_texts(f);
+    H5Fclose(f);
+
+    /* journal round trip: the same tables as the direct appends */
+    ns_journal *j = NULL;
+    ns_error err = {0};
+    ns_status s = ns_journal_create(jpath, ns_spec_digest(spec), &j, &err);
+    for (int b = 0; b < LLM_BLOCKS && !s; b++)
+        s = ns_journal_append(j, &lblocks[b], &err);
+    ns_journal_close(j);
+    CHECK_ST(s, NS_OK, err);
+    ns_store *st = NULL;
+    s = ns_store_create_ex(rpath, spec, 1, &st, &err);
+    CHECK_ST(s, NS_OK, err);
+    if (!s) {
+        uint64_t end = 0;
+        s = ns_journal_resume(jpath, ns_spec_digest(spec), replay_llm, st, &end, &j, &err);
+        CHECK_ST(s, NS_OK, err);
+        ns_journal_close(j);
+        ns_run_progress p = {.state = "complete", .jobs_done = l_jobs};
+        s = ns_store_close(st, &p, &err);
+        CHECK_ST(s, NS_OK, err);
+    }
+    hid_t fa = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t fb = H5Fopen(pooled, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t fc = H5Fopen(rpath, H5F_ACC_RDONLY, H5P_DEFAULT);
+    const char *const tables[] = {"jobs", "outcomes", "rounds", "transcripts"};
+    for (int i = 0; i < 4; i++) {
+        CHECK(same_dataset(fa, fb, tables[i]) && same_chunks(fa, fb, tables[i]),
+              "LLM /%s: pooled chunks differ from the writer thread's", tables[i]);
+        CHECK(same_dataset(fa, fc, tables[i]), "LLM /%s differs after journal replay",
+              tables[i]);
+    }
+    H5Fclose(fa);
+    H5Fclose(fb);
+    H5Fclose(fc);
+
+    test_llm_show(path);
+    test_llm_export(path);
+    /* h5py reads it as an analysis script would (tests/read_results.py) */
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 tests/read_results.py '%s'", path);
+    CHECK(system(cmd) == 0, "tests/read_results.py cannot read the LLM file");
+}
+
+/* An LLM store refuses built-in blocks and arena offsets out of range; a
+ * built-in store refuses LLM blocks. */
+static void test_llm_refusals(const ns_spec *spec)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/llm-bad.h5", dir);
+    ns_error err = {0};
+    ns_store *st = NULL;
+    ns_status s = ns_store_create_ex(path, spec, 1, &st, &err);
+    CHECK_ST(s, NS_OK, err);
+    if (s)
+        return;
+    s = ns_store_append(st, &blocks[0], &err); /* built-in rows */
+    CHECK_ST(s, NS_ERR_INTERNAL, err);
+    CHECK(strstr(err.msg, "lacks LLM rows") != NULL, "message: %s", err.msg);
+    ns_store_abandon(st);
+    s = ns_store_create_ex(path, spec, 1, &st, &err);
+    ns_block *b = &lblocks[0];
+    size_t keep = b->arena_len;
+    b->arena_len = b->llm_turns[b->n_turns - 1].text_off; /* the last text falls out */
+    if (!s)
+        s = ns_store_append(st, b, &err);
+    b->arena_len = keep;
+    CHECK_ST(s, NS_ERR_INTERNAL, err);
+    CHECK(strstr(err.msg, "outside the block's arena") != NULL, "message: %s", err.msg);
+    ns_store_abandon(st);
+    s = ns_store_create(path, spec, &st, &err);
+    if (!s)
+        s = ns_store_append(st, b, &err);
+    CHECK_ST(s, NS_ERR_INTERNAL, err);
+    CHECK(strstr(err.msg, "has LLM rows") != NULL, "message: %s", err.msg);
+    ns_store_abandon(st);
+}
+
+/* The engine (record_turn) puts each turn's text into the arena of an LLM
+ * block: the same text, byte for byte, that it renders into the texts[]
+ * rows of a built-in block, and the same turn rows. */
+static void test_engine_arena(const ns_spec *spec)
+{
+    ns_engine *e = ns_engine_create(spec);
+    ns_block base, llm;
+    ns_block_init(&base);
+    ns_block_init(&llm);
+    base.has_texts = llm.has_texts = llm.has_llm = 1;
+    ns_block_reset(&base, 0, 40);
+    ns_block_reset(&llm, 0, 40);
+    for (uint64_t id = 0; id < 40; id++) {
+        ns_job job;
+        if (!ns_spec_job(spec, id, &job))
+            continue;
+        ns_engine_run(e, &job, &base);
+        ns_engine_run(e, &job, &llm);
+    }
+    CHECK(base.n_turns > 40 && llm.n_turns == base.n_turns, "engine: %zu vs %zu turns",
+          base.n_turns, llm.n_turns);
+    size_t bad = 0, end = 0;
+    for (size_t k = 0; k < base.n_turns && k < llm.n_turns; k++) {
+        const char *want = base.texts[k].text;
+        const ns_llm_turn_row *lt = &llm.llm_turns[k];
+        if (lt->text_len != strlen(want) || lt->text_off != end ||
+            memcmp(llm.arena + lt->text_off, want, lt->text_len) != 0 ||
+            memcmp(&base.turns[k], &llm.turns[k], sizeof base.turns[k]) != 0)
+            if (bad++ < 3)
+                fprintf(stderr, "turn %zu: arena text \"%.*s\", rendered \"%s\"\n", k,
+                        (int)lt->text_len, llm.arena + lt->text_off, want);
+        end += lt->text_len;
+    }
+    CHECK(bad == 0 && llm.arena_len == end, "engine: %zu arena texts differ from the "
+          "rendered ones", bad);
+    ns_block_free(&base);
+    ns_block_free(&llm);
+    ns_engine_destroy(e);
+}
+
 int main(void)
 {
     strcpy(dir, "/tmp/test_store.XXXXXX");
@@ -882,11 +1500,16 @@ int main(void)
         }
         test_texts_required(spec);
         test_order_checked(spec);
+        test_llm(spec);
+        test_engine_arena(spec);
+        test_llm_refusals(spec);
         test_no_transcripts(); /* remakes the blocks, without texts */
         ns_spec_free(spec);
     }
     for (int b = 0; b < N_BLOCKS; b++)
         ns_block_free(&blocks[b]);
+    for (int b = 0; b < LLM_BLOCKS; b++)
+        ns_block_free(&lblocks[b]);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)
