@@ -44,6 +44,11 @@ typedef struct ns_move {
 
 enum { NS_AGENT_READY = 0, NS_AGENT_PENDING = 1 };
 
+/* Most state a kind may ask for: the engine keeps two such slots per
+ * negotiation (builtin needs about 530 bytes, llm about 270), and an LLM
+ * run keeps an engine per open negotiation, thousands at once. */
+#define NS_AGENT_STATE_MAX 1024
+
 struct ns_negotiation;
 
 typedef struct ns_agent_kind {

@@ -2,9 +2,11 @@
  * ns_agent_llm.c - the `llm` agent kind and the judge (see ns_agent_llm.h).
  *
  * A side's state walks IDLE -> WAITING -> READY -> IDLE per move, or ends
- * in FAILED. The prompts of the move being asked are kept until it is
- * answered, because a repair request repeats them with the invalid answer
- * and what was wrong with it.
+ * in FAILED. The prompts are rendered for each request and dropped once it
+ * is asked (the session keeps its own copy): a waiting negotiation holds
+ * no prompt text, which is what lets thousands wait at once. A repair
+ * renders them again (the negotiation has not moved) and adds the invalid
+ * answer and what was wrong with it.
  */
 #include "ns_agent_llm.h"
 
@@ -22,7 +24,6 @@ typedef struct llm_agent {
     phase ph;
     int repaired;              /* the move being asked has had its repair */
     const ns_negotiation *neg;
-    char *system, *turn;       /* prompts of the move being asked */
     char *answer;              /* the invalid answer a repair quotes */
     char *text;                /* the move's message (handed to the engine) */
     ns_move move;
@@ -32,11 +33,9 @@ typedef struct llm_agent {
 
 static void agent_clear(llm_agent *a)
 {
-    free(a->system);
-    free(a->turn);
     free(a->answer);
     free(a->text);
-    a->system = a->turn = a->answer = a->text = NULL;
+    a->answer = a->text = NULL;
 }
 
 static void llm_begin(void *state, const ns_negotiation *neg, int side)
@@ -111,21 +110,32 @@ void ns_llm_host_finish(ns_llm_host *h)
 
 static int on_move(void *user, const ns_llm_answer *ans);
 
-static ns_status ask_move(llm_agent *a, ns_llm_host *h, ns_error *err)
+static ns_status render_prompts(llm_agent *a, ns_llm_host *h, char **system, char **turn,
+                                ns_error *err);
+
+/* Asks for the move; with `problem`, as the repair of the invalid answer
+ * kept in a->answer. */
+static ns_status ask_move(llm_agent *a, ns_llm_host *h, const char *problem, ns_error *err)
 {
-    ns_chat_message msg[3] = {{NS_ROLE_USER, a->turn}};
+    char *system = NULL, *turn = NULL, *repair = NULL;
+    ns_status st = render_prompts(a, h, &system, &turn, err);
+    if (st) {
+        free(system);
+        free(turn);
+        return st;
+    }
+    ns_chat_message msg[3] = {{NS_ROLE_USER, turn}};
     size_t n = 1;
-    char *repair = NULL;
-    if (a->repaired) {
+    if (problem) {
         msg[1] = (ns_chat_message){NS_ROLE_ASSISTANT, a->answer ? a->answer : ""};
-        repair = ns_reply_repair_text(a->text ? a->text : "invalid reply");
+        repair = ns_reply_repair_text(problem);
         msg[2] = (ns_chat_message){NS_ROLE_USER, repair};
         n = 3;
     }
     const ns_side_setup *ss = &a->neg->job->side[a->side];
     ns_llm_call call = {
         .model = ss->llm,
-        .system = a->system,
+        .system = system,
         .messages = msg,
         .n_messages = n,
         .schema = ns_llm_move_schema(h->llm, a->neg->sc),
@@ -134,12 +144,15 @@ static ns_status ask_move(llm_agent *a, ns_llm_host *h, ns_error *err)
         .done = on_move,
         .user = a,
     };
-    ns_status st = ns_llm_ask(h->llm, &call, err);
+    st = ns_llm_ask(h->llm, &call, err);
+    free(system);
+    free(turn);
     free(repair);
     return st;
 }
 
-static ns_status render_prompts(llm_agent *a, ns_llm_host *h, ns_error *err)
+static ns_status render_prompts(llm_agent *a, ns_llm_host *h, char **system, char **turn,
+                                ns_error *err)
 {
     const ns_negotiation *neg = a->neg;
     ns_prompt_vars v;
@@ -148,10 +161,10 @@ static ns_status render_prompts(llm_agent *a, ns_llm_host *h, ns_error *err)
     ns_prompt_vars_fill(&v, ns_llm_markers(h->llm), neg, a->side,
                         ns_llm_config_of(h->llm)->window, (const char *const *)texts);
     ns_status st = ns_template_render(ns_llm_template(h->llm, NS_PROMPT_SYSTEM),
-                                      ns_prompt_lookup, &v, &a->system, err);
+                                      ns_prompt_lookup, &v, system, err);
     if (!st)
         st = ns_template_render(ns_llm_template(h->llm, NS_PROMPT_TURN), ns_prompt_lookup, &v,
-                                &a->turn, err);
+                                turn, err);
     free_texts(texts, neg->n_turns);
     ns_prompt_vars_free(&v);
     return st;
@@ -204,13 +217,8 @@ static int on_move(void *user, const ns_llm_answer *ans)
         row->repairs++;
         free(a->answer);
         a->answer = ns_xstrdup(ans->text);
-        free(a->text);
-        a->text = ns_xstrdup(problem); /* ask_move reads the problem from here */
-        if (ask_move(a, h, &err) == NS_OK) {
-            free(a->text);
-            a->text = NULL;
+        if (ask_move(a, h, problem, &err) == NS_OK)
             return 0;
-        }
         fail_move(a, h, NS_MOVE_ERROR, err.msg);
         h->wake(h);
         return 0;
@@ -245,9 +253,7 @@ static int llm_decide(void *state, const ns_negotiation *neg, ns_move *move)
     }
     agent_clear(a);
     a->repaired = 0;
-    ns_status st = render_prompts(a, h, &err);
-    if (!st)
-        st = ask_move(a, h, &err);
+    ns_status st = ask_move(a, h, NULL, &err);
     if (st) {
         ns_llm_redact(h->llm, err.msg, sizeof err.msg);
         fail_move(a, h, NS_MOVE_ERROR, err.msg);

@@ -21,8 +21,6 @@
 const char *const ns_ending_names[6] = {"",        "agreement",      "walkaway",
                                         "impasse", "invalid_output", "error"};
 
-/* Agent state is kept in fixed slots; 8 KiB is ample for any kind. */
-#define NS_AGENT_STATE_MAX 8192
 
 struct ns_engine {
     const ns_spec *spec;

@@ -389,7 +389,14 @@ static ns_status dispatch(ns_llm *l, llm_call *c, int use_cache, ns_error *err)
         .reserve_usd = reserve,
         .user = c,
     };
-    return ns_http_submit(l->http, &r, err);
+    ns_status st = ns_http_submit(l->http, &r, err);
+    /* ns_http keeps its own copy; a resubmission rebuilds the body from
+     * the chat, so a waiting call does not hold it twice */
+    if (!st) {
+        free(c->req.body);
+        c->req.body = NULL;
+    }
+    return st;
 }
 
 ns_status ns_llm_ask(ns_llm *l, const ns_llm_call *q, ns_error *err)
@@ -486,7 +493,7 @@ static void answer_from_body(ns_llm *l, llm_call *c, const char *body, size_t le
             free(c->hit_body);
             c->hit_body = NULL;
             ns_error e2;
-            if (dispatch(l, c, 0, &e2) != NS_OK)
+            if (build_request(l, c, &e2) != NS_OK || dispatch(l, c, 0, &e2) != NS_OK)
                 fail(l, c, NS_FAULT_SERVER, e.msg);
             return;
         }
@@ -495,7 +502,7 @@ static void answer_from_body(ns_llm *l, llm_call *c, const char *body, size_t le
             c->resubmits++;
             c->retries++;
             ns_error e2;
-            if (dispatch(l, c, 0, &e2) == NS_OK)
+            if (build_request(l, c, &e2) == NS_OK && dispatch(l, c, 0, &e2) == NS_OK)
                 return;
         }
         char msg[sizeof e.msg + sizeof ep->name + 32];

@@ -77,6 +77,8 @@ static ns_block *mini_get(loop *L)
         ns_block_init(b);
         b->has_texts = L->transcripts;
         b->has_llm = 1;
+        /* one negotiation: at most 2 * max_rounds turns; texts grow as needed */
+        ns_block_reserve(b, 1, 2 * (size_t)ns_spec_max_rounds(L->spec), 4096);
     }
     ns_block_reset(b, 0, 0);
     return b;
@@ -108,8 +110,6 @@ static void block_append(ns_block *dst, const ns_block *src)
     for (size_t k = 0; k < src->n_turns; k++) {
         size_t t = ns_block_add_turn(dst);
         dst->turns[t] = src->turns[k];
-        if (src->has_texts)
-            dst->texts[t] = src->texts[k];
         dst->llm_turns[t] = src->llm_turns[k];
         dst->llm_turns[t].text_off += base;
     }

@@ -58,14 +58,44 @@ __attribute__((noinline)) static size_t zero_llm_turn(ns_block *b, size_t k)
     return k;
 }
 
+/* Grows the job arrays to hold cap jobs. */
+static void grow_jobs(ns_block *b, size_t cap)
+{
+    b->cap_jobs = cap;
+    b->jobs = ns_xrealloc(b->jobs, cap * sizeof *b->jobs);
+    b->outcomes = ns_xrealloc(b->outcomes, cap * sizeof *b->outcomes);
+    if (b->llm_jobs)
+        b->llm_jobs = ns_xrealloc(b->llm_jobs, cap * sizeof *b->llm_jobs);
+}
+
+/* Grows the turn arrays to hold cap turns. An LLM block keeps its texts
+ * in the arena, so it has no texts[] rows. */
+static void grow_turns(ns_block *b, size_t cap)
+{
+    b->cap_turns = cap;
+    b->turns = ns_xrealloc(b->turns, cap * sizeof *b->turns);
+    if (!b->has_llm)
+        b->texts = ns_xrealloc(b->texts, cap * sizeof *b->texts);
+    if (b->llm_turns)
+        b->llm_turns = ns_xrealloc(b->llm_turns, cap * sizeof *b->llm_turns);
+}
+
+void ns_block_reserve(ns_block *b, size_t jobs, size_t turns, size_t text_bytes)
+{
+    if (jobs > b->cap_jobs)
+        grow_jobs(b, jobs);
+    if (turns > b->cap_turns)
+        grow_turns(b, turns);
+    if (text_bytes > b->arena_cap) {
+        b->arena = ns_xrealloc(b->arena, text_bytes);
+        b->arena_cap = text_bytes;
+    }
+}
+
 size_t ns_block_add_job(ns_block *b)
 {
     if (b->n_jobs == b->cap_jobs) {
-        b->cap_jobs = b->cap_jobs ? 2 * b->cap_jobs : 64;
-        b->jobs = ns_xrealloc(b->jobs, b->cap_jobs * sizeof *b->jobs);
-        b->outcomes = ns_xrealloc(b->outcomes, b->cap_jobs * sizeof *b->outcomes);
-        if (b->llm_jobs)
-            b->llm_jobs = ns_xrealloc(b->llm_jobs, b->cap_jobs * sizeof *b->llm_jobs);
+        grow_jobs(b, b->cap_jobs ? 2 * b->cap_jobs : 64);
     }
     size_t k = b->n_jobs++;
     /* Zeroed rows: padding bytes and unused string tails must be
@@ -77,13 +107,8 @@ size_t ns_block_add_job(ns_block *b)
 
 size_t ns_block_add_turn(ns_block *b)
 {
-    if (b->n_turns == b->cap_turns) {
-        b->cap_turns = b->cap_turns ? 2 * b->cap_turns : 512;
-        b->turns = ns_xrealloc(b->turns, b->cap_turns * sizeof *b->turns);
-        b->texts = ns_xrealloc(b->texts, b->cap_turns * sizeof *b->texts);
-        if (b->llm_turns)
-            b->llm_turns = ns_xrealloc(b->llm_turns, b->cap_turns * sizeof *b->llm_turns);
-    }
+    if (b->n_turns == b->cap_turns)
+        grow_turns(b, b->cap_turns ? 2 * b->cap_turns : 512);
     size_t k = b->n_turns++;
     memset(&b->turns[k], 0, sizeof b->turns[k]);
     /* the text row is filled (and padded) by the message renderer */

@@ -73,6 +73,7 @@
 #include "ns_h5.h"
 
 #include <assert.h>
+#include <curl/curl.h>
 #include <gsl/gsl_version.h>
 #include <hdf5.h>
 #include <jansson.h>
@@ -90,6 +91,8 @@
 #include "ns_catalog.h"
 #include "ns_config.h"
 #include "ns_frontier.h"
+#include "ns_llm_config.h"
+#include "ns_template.h"
 
 #define NS_STORE_FORMAT 2 /* 2: LLM columns (docs/hdf5-layout.md) */
 /* Most uncompressed bytes per chunk (packed rows): large enough that
@@ -1242,6 +1245,52 @@ static herr_t write_scenario(hid_t parent, const ns_scenario *sc)
     return rc < 0 ? -1 : 0;
 }
 
+/* /llm: what LLM results depend on beyond the spec text: the SHA-256 of
+ * every prompt template and of the trait markers (so two runs with other
+ * prompts are never confused), and the settings as loaded. */
+static herr_t write_llm_group(hid_t file, const ns_spec *spec)
+{
+    const ns_llm_config *c = ns_spec_llm(spec);
+    hid_t g = H5Gcreate2(file, "/llm", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (g < 0)
+        return -1;
+    herr_t rc = 0;
+    char name[64];
+    for (int i = 0; i < NS_PROMPT_COUNT; i++) {
+        ns_template *t = NULL;
+        ns_error e;
+        if (ns_template_load(c->prompt[i], &t, &e) != NS_OK) {
+            rc = -1;
+            break;
+        }
+        snprintf(name, sizeof name, "prompt_%s", ns_prompt_keys[i]);
+        rc |= attr_str(g, name, c->prompt[i]);
+        snprintf(name, sizeof name, "prompt_%s_sha256", ns_prompt_keys[i]);
+        rc |= attr_str(g, name, ns_template_hash(t));
+        ns_template_free(t);
+    }
+    ns_template *m = NULL;
+    ns_error e;
+    if (ns_template_load(c->markers, &m, &e) == NS_OK) { /* bytes and hash only */
+        rc |= attr_str(g, "markers", c->markers);
+        rc |= attr_str(g, "markers_sha256", ns_template_hash(m));
+    }
+    ns_template_free(m);
+    rc |= attr_str(g, "judge", c->has_judge ? c->judge.full : "");
+    rc |= attr_str(g, "judge_language", c->has_judge ? c->judge_language : "");
+    rc |= attr_int(g, "window", c->window);
+    rc |= attr_int(g, "max_tokens", c->max_tokens);
+    rc |= attr_f64(g, "temperature", c->temperature);
+    char list[NS_LLM_MAX_FALLBACKS * NS_MODEL_LEN + 8] = "";
+    for (int i = 0; i < c->n_fallbacks; i++)
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? "," : "",
+                 c->fallback[i].full);
+    rc |= attr_str(g, "fallbacks", list);
+    rc |= attr_str(g, "curl_version", curl_version());
+    H5Gclose(g);
+    return rc;
+}
+
 static ns_status write_metadata(ns_store *st, const ns_spec *spec, ns_error *err)
 {
     hid_t root = H5Gopen2(st->file, "/", H5P_DEFAULT);
@@ -1267,6 +1316,8 @@ static ns_status write_metadata(ns_store *st, const ns_spec *spec, ns_error *err
         }
     }
     H5Gclose(g);
+    if (st->llm && ns_spec_has_llm(spec) && write_llm_group(st->file, spec) < 0)
+        return ns_h5_fail(err, NS_ERR_HDF5, "%s: cannot write /llm", st->path);
     return NS_OK;
 }
 

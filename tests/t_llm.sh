@@ -74,6 +74,16 @@ assert all(len(x) > 0 for x in t["text"])
 assert set(o["ending"]) <= {b"agreement", b"walkaway", b"impasse"}
 print("ok")
 EOF
+q "$TMP/a.h5" prompts <<'EOF'; check "/llm holds each template's SHA-256" [ $? -eq 0 ]
+import sys, h5py, hashlib, os
+g = h5py.File(sys.argv[1], "r")["llm"].attrs
+text = lambda v: v.decode() if isinstance(v, bytes) else v
+for key, f in (("system", "negotiator_system"), ("turn", "negotiator_turn"),
+               ("judge_system", "judge_system"), ("judge_turn", "judge_turn")):
+    want = hashlib.sha256(open(os.path.join(sys.argv[2], f + ".txt"), "rb").read()).hexdigest()
+    assert text(g[f"prompt_{key}_sha256"]) == want, key
+assert text(g["judge"]) == "mock:judge-1"
+EOF
 check "no key in the results file" sh -c "! grep -a -q '$KEY' '$TMP/a.h5'"
 check "no key in the output" sh -c "! grep -q '$KEY' '$TMP/out' '$TMP/err'"
 

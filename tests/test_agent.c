@@ -620,7 +620,15 @@ static void test_registry(void)
     int n = 0;
     for (char *tok = strtok(names, ", "); tok; tok = strtok(NULL, ", "), n++)
         CHECK(ns_agent_kind_find(tok) != NULL, "listed kind '%s' not found", tok);
-    CHECK(n >= 1, "no kinds listed");
+    CHECK(n >= 2, "builtin and llm listed, found %d", n);
+    /* every listed kind fits the engine's state slots */
+    snprintf(names, sizeof names, "%s", ns_agent_kind_names());
+    for (char *tok = strtok(names, ", "); tok; tok = strtok(NULL, ", ")) {
+        const ns_agent_kind *k = ns_agent_kind_find(tok);
+        CHECK(k && k->state_size <= NS_AGENT_STATE_MAX, "kind '%s': state of %zu bytes",
+              tok, k ? k->state_size : 0);
+    }
+    CHECK(ns_agent_kind_find("llm") == &ns_agent_llm, "llm registered");
     CHECK(strcmp(ns_action_names[NS_ACT_OFFER], "offer") == 0 &&
               strcmp(ns_action_names[NS_ACT_ACCEPT], "accept") == 0 &&
               strcmp(ns_action_names[NS_ACT_WALK], "walk") == 0,

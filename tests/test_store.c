@@ -99,20 +99,21 @@ static void add_job_turns(ns_block *b, uint64_t id, int garbage, int turns)
     for (int t = 0; t < turns; t++) {
         size_t r = ns_block_add_turn(b);
         ns_turn_row *u = &b->turns[r];
-        ns_transcript_row *x = &b->texts[r];
-        u->job_id = x->job_id = id;
+        u->job_id = id;
         u->round = t / 2 + 1;
-        u->turn = x->turn = t;
+        u->turn = t;
         NS_SET(u->speaker, t % 2 ? "seller" : "buyer");
         NS_SET(u->action, t == turns - 1 && o->deal ? "accept" : "offer");
         for (int i = 0; i < NS_MAX_ISSUES; i++)
             u->value[i] = value_of(id, t, i);
         u->utility[0] = t / 10.0;
         u->utility[1] = 1.0 - t / 10.0;
-        if (!b->has_texts)
+        /* an LLM block has no texts[] rows: its texts are in the arena */
+        if (!b->has_texts || b->has_llm)
             continue;
         /* the engine's renderer zero-pads texts; `garbage` checks the store
          * does not depend on it */
+        ns_transcript_row *x = &b->texts[r];
         memset(x, garbage ? 0x5a : 0, sizeof *x);
         x->job_id = id;
         x->turn = t;
