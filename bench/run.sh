@@ -48,3 +48,6 @@ while [ $i -lt 3 ]; do
 done >"$tmp/a"
 awk '{ print $2 }' "$tmp/a" | median | awk '{ printf "bench analyze_1m %.1f s\n", $1 }'
 awk '{ print $1 / 1024 }' "$tmp/a" | median | awk '{ printf "bench analyze_1m_peak_rss %.0f MiB\n", $1 }'
+
+# 5. the LLM path against the mock server (bench/llm.sh)
+sh bench/llm.sh "$build" "$runs"

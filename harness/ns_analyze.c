@@ -14,6 +14,15 @@
  * into a copy of the results file (reflink when the file system has it)
  * that is synced and renamed over the original: a reader sees the old file
  * or the new one, and the run's tables are copied bytes.
+ *
+ * Speed on large files (bench_1m): the /rounds pass fits two curves per
+ * negotiation (gap decay, Faratin beta), millions of them. It reads a
+ * chunk, queues the chunk's finished negotiations, fits each distinct new
+ * input once (a bounded memo keyed by the exact input bytes) as OpenMP
+ * tasks (one ns_fitter per thread), then files the results on one thread
+ * in job order. The bootstrap intervals, which need only the first pass,
+ * run as tasks of the same team meanwhile. Every number, including what
+ * the RNG-driven reservoirs keep, is the same whatever the thread count.
  */
 #define _GNU_SOURCE /* copy_file_range */
 #include "ns_fs.h"
@@ -35,12 +44,14 @@
 #include <inttypes.h>
 #include <linux/fs.h>
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #define RES_CAP 100000 /* stored samples per level and metric / regression rows */
 #define BY_CAP 20000   /* the same per cell of --by: cells can be many */
@@ -935,8 +946,159 @@ static void cj_row(cjob *c, const rrow *r)
     }
 }
 
-/* Fits and files the negotiation followed in `c`. */
-static void cj_finish(analysis *a, cjob *c)
+/* ---- fit memo: identical fit inputs are fitted once ----------------------- */
+
+/* Built-in tactics repeat themselves: on a large sweep most negotiations
+ * hand the fits exactly the same points as an earlier one (bench_1m: 47%
+ * of the decay inputs and 27% of the beta inputs are distinct). A fit is a
+ * deterministic function of its input bytes (ns_fitter gives a fresh
+ * workspace's bits), so its outcome is remembered by those bytes, compared
+ * in full (the XXH3 hash only places them), and reused bit for bit. The
+ * memo is bounded (MEMO_BYTES); when full it is emptied at the end of a
+ * chunk, which costs refits and changes no number. */
+#define MEMO_BYTES ((size_t)64 << 20)
+#define MEMO_BLOCK ((size_t)1 << 20)
+
+/* A fit's outcome: decay, the class 0..4 (see file_pending); beta, 0
+ * fitted, 1 skipped, 2 unfitted, with the estimate. -1: not fitted yet. */
+typedef struct fitres {
+    int res;
+    double beta;
+} fitres;
+
+/* key[]: kind (0 decay, 1 beta), n, x[n], y[n], a, r, as doubles. */
+typedef struct memo_entry {
+    uint64_t hash;
+    size_t len;                /* doubles in key */
+    fitres val;
+    double key[];
+} memo_entry;
+
+typedef struct memo {
+    memo_entry **slot;         /* open addressing, linear probing */
+    size_t cap, used;          /* slots (a power of 2), entries */
+    unsigned char **block;     /* the arena the entries live in */
+    size_t n_block, block_used, bytes;
+} memo;
+
+static void memo_clear(memo *m)
+{
+    for (size_t i = 0; i < m->n_block; i++)
+        free(m->block[i]);
+    free(m->block);
+    free(m->slot);
+    memset(m, 0, sizeof *m);
+}
+
+static void memo_grow(memo *m)
+{
+    size_t cap = m->cap ? 2 * m->cap : 1 << 16;
+    memo_entry **slot = ns_xcalloc(cap, sizeof *slot);
+    for (size_t i = 0; i < m->cap; i++) {
+        if (!m->slot[i])
+            continue;
+        size_t k = m->slot[i]->hash & (cap - 1);
+        while (slot[k])
+            k = (k + 1) & (cap - 1);
+        slot[k] = m->slot[i];
+    }
+    free(m->slot);
+    m->slot = slot;
+    m->cap = cap;
+}
+
+/* The entry of key[0..len), created (val.res = -1) when new: *fresh says
+ * which. Entries stay put until memo_clear. */
+static memo_entry *memo_get(memo *m, const double *key, size_t len, int *fresh)
+{
+    if (2 * (m->used + 1) > m->cap)
+        memo_grow(m);
+    uint64_t h = XXH3_64bits(key, len * sizeof *key);
+    size_t k = h & (m->cap - 1);
+    for (; m->slot[k]; k = (k + 1) & (m->cap - 1)) {
+        memo_entry *e = m->slot[k];
+        if (e->hash == h && e->len == len && memcmp(e->key, key, len * sizeof *key) == 0) {
+            *fresh = 0;
+            return e;
+        }
+    }
+    size_t size = (sizeof(memo_entry) + len * sizeof *key + 15) & ~(size_t)15;
+    if (m->n_block == 0 || m->block_used + size > MEMO_BLOCK) {
+        m->block = ns_xrealloc(m->block, (m->n_block + 1) * sizeof *m->block);
+        m->block[m->n_block++] = ns_xmalloc(size > MEMO_BLOCK ? size : MEMO_BLOCK);
+        m->block_used = 0;
+        m->bytes += size > MEMO_BLOCK ? size : MEMO_BLOCK;
+    }
+    memo_entry *e = (memo_entry *)(m->block[m->n_block - 1] + m->block_used);
+    m->block_used += size;
+    e->hash = h;
+    e->len = len;
+    e->val.res = -1;
+    e->val.beta = 0;
+    memcpy(e->key, key, len * sizeof *key);
+    m->slot[k] = e;
+    m->used++;
+    *fresh = 1;
+    return e;
+}
+
+/* ---- the /rounds fits, in parallel -------------------------------------- */
+
+/* The negotiations of one /rounds chunk, queued when they end and fitted
+ * together: the fits (a decay per negotiation, a Faratin beta per side)
+ * are independent, so the distinct new ones run on OpenMP threads, each
+ * with its own ns_fitter; filing the results into the levels (counters,
+ * and the beta reservoirs, whose draws use the one RNG) then happens on
+ * one thread in job order, interleaved with the chunk's other RNG users
+ * exactly as a sequential pass would. No number depends on the thread
+ * count. */
+typedef struct pending {
+    level *lv[4];              /* as in cjob */
+    hsize_t at;                /* filed after the chunk's row `at` is read */
+    const fitres *fr[3];       /* decay, buyer beta, seller beta: in the memo, */
+    fitres imm[3];             /* or, when NULL, decided without a fit here */
+} pending;
+
+typedef struct batch {
+    pending *p;
+    size_t n, cap;
+    memo_entry **fit;          /* the new distinct inputs to fit */
+    size_t n_fit, fit_cap;
+    double *key;               /* scratch for building a key */
+    size_t key_cap;
+    memo memo;
+} batch;
+
+/* Points q->fr[i] at the memo entry of this input, queueing a fit when
+ * the input is new. */
+static void queue_fit(batch *b, pending *q, int i, int kind, const double *x, const double *y,
+                      size_t n, double a, double r)
+{
+    size_t len = 2 * n + 4;
+    if (b->key_cap < len) {
+        b->key_cap = 2 * len;
+        b->key = ns_xrealloc(b->key, b->key_cap * sizeof *b->key);
+    }
+    b->key[0] = kind;
+    b->key[1] = (double)n;
+    memcpy(b->key + 2, x, n * sizeof *x);
+    memcpy(b->key + 2 + n, y, n * sizeof *y);
+    b->key[2 + 2 * n] = a;
+    b->key[3 + 2 * n] = r;
+    int fresh;
+    memo_entry *e = memo_get(&b->memo, b->key, len, &fresh);
+    q->fr[i] = &e->val;
+    if (!fresh)
+        return;
+    if (b->n_fit == b->fit_cap) {
+        b->fit_cap = b->fit_cap ? 2 * b->fit_cap : 1024;
+        b->fit = ns_xrealloc(b->fit, b->fit_cap * sizeof *b->fit);
+    }
+    b->fit[b->n_fit++] = e;
+}
+
+/* Queues the negotiation followed in `c`, to be filed after row `at`. */
+static void cj_finish(analysis *a, cjob *c, batch *b, hsize_t at)
 {
     if (!c->active)
         return;
@@ -946,62 +1108,125 @@ static void cj_finish(analysis *a, cjob *c)
     if (!c->lv[0] && !c->lv[1] && !c->lv[2] && !c->lv[3])
         return;
     a->conv_jobs++;
-    int cls; /* 0 converging, 1 stalling, 2 diverging, 3 skipped, 4 unfitted */
-    ns_error e;
-    ns_curve_fit fit;
+    if (b->n == b->cap) {
+        b->cap = b->cap ? 2 * b->cap : 1024;
+        b->p = ns_xrealloc(b->p, b->cap * sizeof *b->p);
+    }
+    pending *q = &b->p[b->n++];
+    memset(q, 0, sizeof *q);
+    memcpy(q->lv, c->lv, sizeof q->lv);
+    q->at = at;
     if (!c->opened || c->flat || c->gaps.n < 3)
-        cls = 3;
-    else if (ns_regress_decay(c->gaps.x, c->gaps.y, c->gaps.n, &fit, &e) ||
-             !isfinite(fit.k) || !isfinite(fit.se_k))
-        cls = 4;
-    else if (fit.k - 1.96 * fit.se_k > 0)
-        cls = 0;
-    else if (fit.k + 1.96 * fit.se_k < 0)
-        cls = 2;
+        q->imm[0].res = 3;
     else
-        cls = 1;
+        queue_fit(b, q, 0, 0, c->gaps.x, c->gaps.y, c->gaps.n, 0, 0);
+    for (int s = 0; s < 2; s++) {
+        /* this side's Faratin beta */
+        series *o = &c->offers[s];
+        double T = (double)a->max_rounds;
+        q->imm[1 + s].res = 1; /* skipped, unless fitted */
+        if (o->n < 3 || a->max_rounds < 1)
+            continue;
+        double first = o->y[0], last = o->y[o->n - 1];
+        double r = last < first ? last : first;
+        int ok = first != r;
+        for (size_t i = 0; ok && i < o->n; i++) {
+            o->x[i] /= T; /* move number -> tau = t / T */
+            ok = o->x[i] > 0 && o->x[i] <= 1;
+        }
+        if (ok)
+            queue_fit(b, q, 1 + s, 1, o->x, o->y, o->n, first, r);
+    }
+}
+
+/* Runs the fit of memo entry `e` (any thread; writes only e->val). */
+static void run_fit(memo_entry *e, ns_fitter *ft)
+{
+    size_t n = (size_t)e->key[1];
+    const double *x = e->key + 2, *y = x + n;
+    double a = y[n], r = y[n + 1];
+    ns_error err;
+    ns_curve_fit fit;
+    if (e->key[0] == 0) {
+        if (ns_regress_decay_with(ft, x, y, n, &fit, &err) || !isfinite(fit.k) ||
+            !isfinite(fit.se_k))
+            e->val.res = 4;
+        else if (fit.k - 1.96 * fit.se_k > 0)
+            e->val.res = 0;
+        else if (fit.k + 1.96 * fit.se_k < 0)
+            e->val.res = 2;
+        else
+            e->val.res = 1;
+    } else if (ns_regress_faratin_beta_with(ft, x, y, n, a, r, &fit, &err) ||
+               !isfinite(fit.k)) {
+        e->val.res = 2;
+    } else {
+        e->val.res = 0;
+        e->val.beta = fit.k;
+    }
+}
+
+/* Files the fitted `q` in its levels: the decay class (0 converging,
+ * 1 stalling, 2 diverging, 3 skipped, 4 unfitted) in all four, each side's
+ * beta in its level and its cell's. */
+static void file_pending(analysis *a, const pending *q)
+{
+    const fitres *fr[3];
+    for (int i = 0; i < 3; i++)
+        fr[i] = q->fr[i] ? q->fr[i] : &q->imm[i];
     for (int s = 0; s < 4; s++) {
         uint64_t *cnt[5];
-        level *l = c->lv[s];
+        level *l = q->lv[s];
         if (!l)
             continue;
         cnt[0] = &l->c_conv, cnt[1] = &l->c_stall, cnt[2] = &l->c_div;
         cnt[3] = &l->c_skip, cnt[4] = &l->c_unfit;
-        (*cnt[cls])++;
+        (*cnt[fr[0]->res])++;
     }
     for (int s = 0; s < 2; s++) {
-        /* this side's Faratin beta, filed in its level and its cell's */
-        series *o = &c->offers[s];
-        double T = (double)a->max_rounds;
-        int bres = 0; /* 0 fitted, 1 skipped, 2 unfitted */
-        if (o->n < 3 || a->max_rounds < 1) {
-            bres = 1;
-        } else {
-            double first = o->y[0], last = o->y[o->n - 1];
-            double r = last < first ? last : first;
-            int ok = first != r;
-            for (size_t i = 0; ok && i < o->n; i++) {
-                o->x[i] /= T; /* move number -> tau = t / T */
-                ok = o->x[i] > 0 && o->x[i] <= 1;
-            }
-            if (!ok)
-                bres = 1;
-            else if (ns_regress_faratin_beta(o->x, o->y, o->n, first, r, &fit, &e) ||
-                     !isfinite(fit.k))
-                bres = 2;
-        }
         for (int v = s; v < 4; v += 2) {
-            level *l = c->lv[v];
+            level *l = q->lv[v];
             if (!l)
                 continue;
-            if (bres == 1)
+            if (fr[1 + s]->res == 1)
                 l->b_skip++;
-            else if (bres == 2)
+            else if (fr[1 + s]->res == 2)
                 l->b_unfit++;
             else
-                res_push(&l->beta, &fit.k, 1, a->rng);
+                res_push(&l->beta, &fr[1 + s]->beta, 1, a->rng);
         }
     }
+}
+
+/* Fits the queued new inputs as OpenMP tasks of the team that
+ * ns_analyze_run opened (the bootstrap tasks share it); each task uses
+ * the fitter of the thread running it (run_fit has no scheduling point,
+ * so no other task can take that fitter meanwhile). */
+static void fit_batch(batch *b, ns_fitter **ft)
+{
+    long n = (long)b->n_fit;
+#pragma omp taskloop grainsize(64) shared(b, ft)
+    for (long i = 0; i < n; i++)
+        run_fit(b->fit[i], ft[omp_get_thread_num()]);
+    b->n_fit = 0;
+}
+
+/* Files the chunk's rows' LLM turns and its queued negotiations in the
+ * order a single pass meets them: row i's turn, then what row i ended. */
+static void file_chunk(analysis *a, batch *b, const rrow *rows, hsize_t n_rows)
+{
+    size_t k = 0;
+    for (hsize_t i = 0; i < n_rows; i++) {
+        if (a->n_cost)
+            cost_turn(a, &rows[i]);
+        for (; k < b->n && b->p[k].at == i; k++)
+            file_pending(a, &b->p[k]);
+    }
+    for (; k < b->n; k++) /* the last negotiation, after every row */
+        file_pending(a, &b->p[k]);
+    b->n = 0;
+    if (b->memo.bytes > MEMO_BYTES)
+        memo_clear(&b->memo); /* nothing points into it any more */
 }
 
 /* Moves the /jobs cursor to job `id`; *found NULL when there is none. */
@@ -1047,6 +1272,11 @@ static ns_status scan_rounds(analysis *a, hid_t f, ns_error *err)
     rrow *rb = NULL;
     cjob cj;
     memset(&cj, 0, sizeof cj);
+    batch b = {0};
+    int n_ft = omp_get_num_threads();
+    ns_fitter **ft = ns_xmalloc((size_t)n_ft * sizeof *ft);
+    for (int i = 0; i < n_ft; i++)
+        ft[i] = ns_fitter_create();
     ns_status st = ns_scan_open_table(f, a->path, "rounds", rt, &rd, &rn, err);
     if (!st)
         st = ns_scan_open_table(f, a->path, "jobs", jc.type, &jc.dset, &jc.rows, err);
@@ -1065,15 +1295,13 @@ static ns_status scan_rounds(analysis *a, hid_t f, ns_error *err)
         }
         for (hsize_t i = 0; !st && i < n; i++) {
             const rrow *r = &rb[i];
-            if (a->n_cost)
-                cost_turn(a, r);
             if (!cj.active || r->job_id != cj.id) {
                 if (cj.active && r->job_id < cj.id) {
                     st = ns_fail(err, NS_ERR_CORRUPT, "%s: /rounds is not sorted by job_id "
                                  "(row %llu)", a->path, (unsigned long long)(start + i));
                     break;
                 }
-                cj_finish(a, &cj);
+                cj_finish(a, &cj, &b, i);
                 series g = cj.gaps, o0 = cj.offers[0], o1 = cj.offers[1];
                 memset(&cj, 0, sizeof cj);
                 cj.gaps = g;
@@ -1098,9 +1326,23 @@ static ns_status scan_rounds(analysis *a, hid_t f, ns_error *err)
             if (!st)
                 cj_row(&cj, r);
         }
+        if (!st) {
+            fit_batch(&b, ft);
+            file_chunk(a, &b, rb, n);
+        }
     }
-    if (!st)
-        cj_finish(a, &cj);
+    if (!st) {
+        cj_finish(a, &cj, &b, 0);
+        fit_batch(&b, ft);
+        file_chunk(a, &b, rb, 0);
+    }
+    for (int i = 0; i < n_ft; i++)
+        ns_fitter_destroy(ft[i]);
+    free(ft);
+    free(b.p);
+    free(b.fit);
+    free(b.key);
+    memo_clear(&b.memo);
     free(cj.gaps.x);
     free(cj.gaps.y);
     for (int s = 0; s < 2; s++) {
@@ -1275,7 +1517,6 @@ static ns_status level_stats_set(analysis *a, axis *set, ns_error *err)
             for (int mi = 0; mi < N_MET; mi++) {
                 metric *m = &l->m[mi];
                 m->mean = m->n ? m->sum / (double)m->n : NAN;
-                boot(a, &m->r, &m->lo, &m->hi);
                 m->diff = m->dlo = m->dhi = m->g = m->p = m->q = NAN;
             }
             const level *none = level_find(ax, l->cell, "none");
@@ -1293,6 +1534,41 @@ static ns_status level_stats_set(analysis *a, axis *set, ns_error *err)
         if (mi != M_JOINT)
             st = set_qvalues(set, mi, err);
     return st;
+}
+
+/* The bootstrap intervals of every metric of both sets. Each resamples
+ * its own reservoir with its own generator seeded by --seed, so they are
+ * independent and run on OpenMP threads, the largest first. */
+static int boot_cmp(const void *x, const void *y)
+{
+    const metric *m1 = *(metric *const *)x, *m2 = *(metric *const *)y;
+    return m1->r.n < m2->r.n ? 1 : m1->r.n > m2->r.n ? -1 : 0;
+}
+
+static void boot_all(analysis *a)
+{
+    size_t n = 0, cap = 0;
+    metric **job = NULL;
+    for (int set = 0; set < 2; set++)
+        for (int k = 0; k < N_AXES; k++) {
+            axis *ax = set ? &a->bx[k] : &a->ax[k];
+            for (size_t i = 0; i < ax->n; i++)
+                for (int mi = 0; mi < N_MET; mi++) {
+                    if (n == cap) {
+                        cap = cap ? 2 * cap : 64;
+                        job = ns_xrealloc(job, cap * sizeof *job);
+                    }
+                    job[n++] = &ax->lv[i].m[mi];
+                }
+        }
+    if (n)
+        qsort(job, n, sizeof *job, boot_cmp); /* order: speed only */
+    for (size_t i = 0; i < n; i++) {
+        metric *m = job[i];
+#pragma omp task firstprivate(m) shared(a)
+        boot(a, &m->r, &m->lo, &m->hi);
+    }
+    free(job);
 }
 
 static ns_status level_stats(analysis *a, ns_error *err)
@@ -2483,8 +2759,19 @@ ns_status ns_analyze_run(const char *results_path, const ns_analyze_options *opt
             st = scan(a, f, err);
         if (!st && (!attr_int(f, "max_rounds", &a->max_rounds) || a->max_rounds < 1))
             a->max_rounds = a->max_seen;
-        if (!st)
-            st = scan_rounds(a, f, err);
+        /* One OpenMP team for the two heavy parts: the bootstrap tasks
+         * (they need only the first pass) run while the /rounds pass
+         * reads, and its fit tasks fill the gaps; the pass waits for its
+         * own fits at the end of each chunk, all wait for all at the end
+         * of the region. */
+#pragma omp parallel if (!st)
+#pragma omp single
+        {
+            if (!st) {
+                boot_all(a);
+                st = scan_rounds(a, f, err);
+            }
+        }
         H5Fclose(f);
     }
     if (!st)

@@ -73,15 +73,8 @@ static void endpoint_defaults(ns_llm_endpoint *e, const char *name, ns_provider 
     const char *base = ns_provider_default_base(p);
     snprintf(e->base_url, sizeof e->base_url, "%s", base ? base : "");
     snprintf(e->key_env, sizeof e->key_env, "%s", default_key_env(p));
-    ns_endpoint_config *h = &e->http;
-    h->max_inflight = 64;
-    h->timeout_s = 120;
-    h->connect_timeout_s = 10;
-    h->max_retries = 4;
-    h->backoff_base_s = 0.5;
-    h->backoff_cap_s = 60;
-    h->breaker_threshold = 5;
-    h->breaker_cooldown_s = 30;
+    ns_endpoint_config_init(&e->http);
+    e->http.name = e->name;
 }
 
 static int endpoint_find(const ns_llm_config *c, const char *name, size_t len)

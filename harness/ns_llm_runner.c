@@ -42,6 +42,13 @@ typedef struct pblock {
     ns_block **done;           /* by id - first */
 } pblock;
 
+/* Arena bytes a job's block starts with: room for every message of a
+ * negotiation at a typical length and the judge's summaries, so that
+ * reused blocks rarely grow, and trimmed back to this when one did:
+ * memory stays flat however many jobs pass through. */
+#define TEXT_BYTES_PER_TURN 512
+#define JUDGE_TEXT_BYTES 4096
+
 typedef struct loop {
     const ns_spec *spec;
     ns_llm *llm;
@@ -69,6 +76,11 @@ typedef struct loop {
 
 /* ---- per-job blocks ------------------------------------------------------- */
 
+static size_t job_text_bytes(const loop *L)
+{
+    return 2 * (size_t)ns_spec_max_rounds(L->spec) * TEXT_BYTES_PER_TURN + JUDGE_TEXT_BYTES;
+}
+
 static ns_block *mini_get(loop *L)
 {
     ns_block *b = L->n_spare ? L->spare[--L->n_spare] : NULL;
@@ -77,8 +89,8 @@ static ns_block *mini_get(loop *L)
         ns_block_init(b);
         b->has_texts = L->transcripts;
         b->has_llm = 1;
-        /* one negotiation: at most 2 * max_rounds turns; texts grow as needed */
-        ns_block_reserve(b, 1, 2 * (size_t)ns_spec_max_rounds(L->spec), 4096);
+        /* one negotiation: at most 2 * max_rounds turns */
+        ns_block_reserve(b, 1, 2 * (size_t)ns_spec_max_rounds(L->spec), job_text_bytes(L));
     }
     ns_block_reset(b, 0, 0);
     return b;
@@ -86,6 +98,8 @@ static ns_block *mini_get(loop *L)
 
 static void mini_put(loop *L, ns_block *b)
 {
+    ns_block_reset(b, 0, 0);
+    ns_block_trim_arena(b, job_text_bytes(L));
     if (L->n_spare == L->cap_spare) {
         L->cap_spare = L->cap_spare ? 2 * L->cap_spare : 64;
         L->spare = ns_xrealloc(L->spare, L->cap_spare * sizeof *L->spare);
@@ -170,6 +184,15 @@ static pblock *opening_block(loop *L)
     p->next = p->first;
     p->outstanding = 0;
     p->broken = 0;
+    /* The ring's block starts empty each time: a slot that once held a
+     * block of long negotiations would otherwise keep that high-water
+     * mark, and over a long run every slot would reach it (memory would
+     * creep up with the number of jobs done). */
+    int has_texts = out->has_texts, has_llm = out->has_llm;
+    ns_block_free(out);
+    ns_block_init(out);
+    out->has_texts = has_texts;
+    out->has_llm = has_llm;
     ns_block_reset(out, p->first, p->end);
     memset(p->done, 0, L->sink->block_size * sizeof *p->done);
     return p;

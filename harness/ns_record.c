@@ -115,6 +115,14 @@ size_t ns_block_add_turn(ns_block *b)
     return b->has_llm ? zero_llm_turn(b, k) : k;
 }
 
+void ns_block_trim_arena(ns_block *b, size_t cap)
+{
+    if (b->arena_cap > cap && b->arena_len <= cap) {
+        b->arena = ns_xrealloc(b->arena, cap ? cap : 1);
+        b->arena_cap = cap;
+    }
+}
+
 uint32_t ns_block_add_text(ns_block *b, const char *text, size_t len)
 {
     /* offsets are uint32: a block holds a few hundred jobs' texts */

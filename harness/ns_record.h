@@ -147,6 +147,9 @@ size_t ns_block_add_turn(ns_block *b);
 /* Makes room for at least this many jobs, turns and arena bytes at once
  * (a block for one negotiation needs far less than the defaults). */
 void ns_block_reserve(ns_block *b, size_t jobs, size_t turns, size_t text_bytes);
+/* Gives back arena memory beyond cap bytes when what it holds fits (a
+ * reused block that once held an unusually long text). */
+void ns_block_trim_arena(ns_block *b, size_t cap);
 /* Appends len bytes of text to the block's arena (no NUL); returns its
  * offset. Grows as needed; reset empties it. */
 uint32_t ns_block_add_text(ns_block *b, const char *text, size_t len);

@@ -6,7 +6,10 @@
  * Design: each public function validates its input, builds GSL matrices
  * and vectors, runs one GSL solver, and copies the answer into a plain
  * result struct, so no GSL type crosses the module boundary. All GSL
- * objects of a call are released at one cleanup label.
+ * objects of a call are released at one cleanup label, except the
+ * nonlinear fits' solver workspaces: those live in an ns_fitter, kept by
+ * the caller across fits (analyze runs millions of tiny fits, where
+ * allocating a workspace per fit dominated the time).
  */
 #include "ns_regress.h"
 
@@ -284,20 +287,99 @@ done:
 
 /* ---- nonlinear fits ----------------------------------------------------------- */
 
-/* The data a residual function sees. */
+/* Workspaces by problem size, a covariance matrix per p, and scratch
+ * arrays; see ns_regress.h. Index [p - 1]: the fits have p = 1 or 2. */
+struct ns_fitter {
+    gsl_multifit_nlinear_workspace *ws[2][NS_FITTER_CACHE_N + 1]; /* by n */
+    gsl_multifit_nlinear_workspace *big[2]; /* the last n > NS_FITTER_CACHE_N */
+    size_t big_n[2];
+    gsl_matrix *cov[2];
+    double *scratch;                        /* 2 * scratch_n doubles */
+    size_t scratch_n;
+};
+
+ns_fitter *ns_fitter_create(void)
+{
+    return ns_xcalloc(1, sizeof(ns_fitter));
+}
+
+void ns_fitter_destroy(ns_fitter *ft)
+{
+    if (!ft)
+        return;
+    for (int p = 0; p < 2; p++) {
+        for (size_t n = 0; n <= NS_FITTER_CACHE_N; n++)
+            if (ft->ws[p][n])
+                gsl_multifit_nlinear_free(ft->ws[p][n]);
+        if (ft->big[p])
+            gsl_multifit_nlinear_free(ft->big[p]);
+        if (ft->cov[p])
+            gsl_matrix_free(ft->cov[p]);
+    }
+    free(ft->scratch);
+    free(ft);
+}
+
+/* The workspace for n points and p parameters, allocated on first use;
+ * NULL when GSL cannot allocate it. */
+static gsl_multifit_nlinear_workspace *fitter_ws(ns_fitter *ft, size_t n, size_t p)
+{
+    gsl_multifit_nlinear_workspace **slot;
+    if (n <= NS_FITTER_CACHE_N) {
+        slot = &ft->ws[p - 1][n];
+    } else {
+        slot = &ft->big[p - 1];
+        if (*slot && ft->big_n[p - 1] != n) {
+            gsl_multifit_nlinear_free(*slot);
+            *slot = NULL;
+        }
+        ft->big_n[p - 1] = n;
+    }
+    if (!*slot) {
+        gsl_multifit_nlinear_parameters params = gsl_multifit_nlinear_default_parameters();
+        *slot = gsl_multifit_nlinear_alloc(gsl_multifit_nlinear_trust, &params, n, p);
+    }
+    return *slot;
+}
+
+/* Two scratch arrays of n doubles each, kept for the next fit. */
+static double *fitter_scratch(ns_fitter *ft, size_t n)
+{
+    if (ft->scratch_n < n) {
+        free(ft->scratch);
+        ft->scratch = ns_xmalloc(2 * n * sizeof(double));
+        ft->scratch_n = n;
+    }
+    return ft->scratch;
+}
+
+/* The data a residual function sees. The solver evaluates the Jacobian at
+ * the point whose residuals it evaluated last (the start, then each
+ * accepted step), so f leaves its exp / pow terms in `term`, tagged with
+ * the parameter they belong to, and df reuses them when the parameter is
+ * the same: identical numbers, one transcendental call fewer per point. */
 typedef struct curve_data {
     const double *x, *y;
     size_t n;
-    double a, r; /* Faratin: start and floor */
+    double a, r;     /* Faratin: start and floor */
+    const double *lx;/* Faratin: log x, computed once per fit */
+    double *term;    /* n values: exp(-k x_i) (decay), x_i^e (Faratin) */
+    double term_at;  /* the k or e they were computed for */
+    int has_term;
 } curve_data;
 
 /* Decay: f_i = a exp(-k x_i) - y_i over parameters (a, k). */
 static int decay_f(const gsl_vector *prm, void *data, gsl_vector *f)
 {
-    const curve_data *d = data;
+    curve_data *d = data;
     double a = gsl_vector_get(prm, 0), k = gsl_vector_get(prm, 1);
-    for (size_t i = 0; i < d->n; i++)
-        gsl_vector_set(f, i, a * exp(-k * d->x[i]) - d->y[i]);
+    for (size_t i = 0; i < d->n; i++) {
+        double e = exp(-k * d->x[i]);
+        d->term[i] = e;
+        f->data[i * f->stride] = a * e - d->y[i];
+    }
+    d->term_at = k;
+    d->has_term = 1;
     return GSL_SUCCESS;
 }
 
@@ -305,10 +387,12 @@ static int decay_df(const gsl_vector *prm, void *data, gsl_matrix *J)
 {
     const curve_data *d = data;
     double a = gsl_vector_get(prm, 0), k = gsl_vector_get(prm, 1);
+    int reuse = d->has_term && d->term_at == k;
     for (size_t i = 0; i < d->n; i++) {
-        double e = exp(-k * d->x[i]);
-        gsl_matrix_set(J, i, 0, e);
-        gsl_matrix_set(J, i, 1, -a * d->x[i] * e);
+        double e = reuse ? d->term[i] : exp(-k * d->x[i]);
+        double *row = J->data + i * J->tda;
+        row[0] = e;
+        row[1] = -a * d->x[i] * e;
     }
     return GSL_SUCCESS;
 }
@@ -316,10 +400,15 @@ static int decay_df(const gsl_vector *prm, void *data, gsl_matrix *J)
 /* Faratin: f_i = a - (a - r) tau_i^(exp(-theta)) - u_i over theta = log beta. */
 static int faratin_f(const gsl_vector *prm, void *data, gsl_vector *f)
 {
-    const curve_data *d = data;
+    curve_data *d = data;
     double e = exp(-gsl_vector_get(prm, 0));
-    for (size_t i = 0; i < d->n; i++)
-        gsl_vector_set(f, i, d->a - (d->a - d->r) * pow(d->x[i], e) - d->y[i]);
+    for (size_t i = 0; i < d->n; i++) {
+        double t = pow(d->x[i], e);
+        d->term[i] = t;
+        f->data[i * f->stride] = d->a - (d->a - d->r) * t - d->y[i];
+    }
+    d->term_at = e;
+    d->has_term = 1;
     return GSL_SUCCESS;
 }
 
@@ -327,30 +416,29 @@ static int faratin_df(const gsl_vector *prm, void *data, gsl_matrix *J)
 {
     const curve_data *d = data;
     double e = exp(-gsl_vector_get(prm, 0));
+    int reuse = d->has_term && d->term_at == e;
     for (size_t i = 0; i < d->n; i++) {
-        double t = d->x[i];
+        double t = reuse ? d->term[i] : pow(d->x[i], e);
         /* d/dtheta of -(a-r) t^e with de/dtheta = -e */
-        gsl_matrix_set(J, i, 0, (d->a - d->r) * pow(t, e) * log(t) * e);
+        J->data[i * J->tda] = (d->a - d->r) * t * d->lx[i] * e;
     }
     return GSL_SUCCESS;
 }
 
-/* Runs the trust-region solver from `start` (length p) on fdf; on success
- * writes the solution into `sol`, the standard errors (s^2 = RSS/(n-p))
- * into `se`, the RSS and the iteration count. */
-static ns_status nlinear_solve(gsl_multifit_nlinear_fdf *fdf, const double *start,
-                               size_t p, double *sol, double *se, double *rss,
-                               int *iters, const char *what, ns_error *err)
+/* Runs the trust-region solver from `start` (length p) on fdf with the
+ * workspaces of `ft`; on success writes the solution into `sol`, the
+ * standard errors (s^2 = RSS/(n-p)) into `se`, the RSS and the iteration
+ * count. */
+static ns_status nlinear_solve(ns_fitter *ft, gsl_multifit_nlinear_fdf *fdf,
+                               const double *start, size_t p, double *sol, double *se,
+                               double *rss, int *iters, const char *what, ns_error *err)
 {
-    ns_status st = NS_OK;
-    gsl_multifit_nlinear_parameters params = gsl_multifit_nlinear_default_parameters();
-    gsl_multifit_nlinear_workspace *w =
-        gsl_multifit_nlinear_alloc(gsl_multifit_nlinear_trust, &params, fdf->n, p);
-    gsl_matrix *cov = gsl_matrix_alloc(p, p);
-    if (!w || !cov) {
-        st = ns_fail(err, NS_ERR_NOMEM, "%s: out of memory", what);
-        goto done;
-    }
+    gsl_multifit_nlinear_workspace *w = fitter_ws(ft, fdf->n, p);
+    if (!ft->cov[p - 1])
+        ft->cov[p - 1] = gsl_matrix_alloc(p, p);
+    gsl_matrix *cov = ft->cov[p - 1];
+    if (!w || !cov)
+        return ns_fail(err, NS_ERR_NOMEM, "%s: out of memory", what);
     gsl_vector_const_view x0 = gsl_vector_const_view_array(start, p);
     int gs = gsl_multifit_nlinear_init(&x0.vector, fdf, w);
     int info = 0;
@@ -364,31 +452,23 @@ static ns_status nlinear_solve(gsl_multifit_nlinear_fdf *fdf, const double *star
     if (!gs && chisq0 > 0.0)
         gs = gsl_multifit_nlinear_driver(NS_NLIN_MAXITER, 1e-12, 1e-12, 1e-12,
                                          NULL, NULL, &info, w);
-    if (gs == GSL_EMAXITER) {
-        st = ns_fail(err, NS_ERR_INPUT, "%s: no convergence after %d iterations",
-                     what, NS_NLIN_MAXITER);
-        goto done;
-    }
-    if (gs) {
-        st = ns_fail(err, NS_ERR_INPUT, "%s: the solver failed: %s", what,
-                     gsl_strerror(gs));
-        goto done;
-    }
+    if (gs == GSL_EMAXITER)
+        return ns_fail(err, NS_ERR_INPUT, "%s: no convergence after %d iterations",
+                       what, NS_NLIN_MAXITER);
+    if (gs)
+        return ns_fail(err, NS_ERR_INPUT, "%s: the solver failed: %s", what,
+                       gsl_strerror(gs));
     gsl_vector *fres = gsl_multifit_nlinear_residual(w);
     gsl_vector *sx = gsl_multifit_nlinear_position(w);
     double chisq = 0.0;
     gsl_blas_ddot(fres, fres, &chisq);
     for (size_t j = 0; j < p; j++)
-        if (!isfinite(gsl_vector_get(sx, j))) {
-            st = ns_fail(err, NS_ERR_INPUT, "%s: the estimate diverged", what);
-            goto done;
-        }
+        if (!isfinite(gsl_vector_get(sx, j)))
+            return ns_fail(err, NS_ERR_INPUT, "%s: the estimate diverged", what);
     gs = gsl_multifit_nlinear_covar(gsl_multifit_nlinear_jac(w), 0.0, cov);
-    if (gs) {
-        st = ns_fail(err, NS_ERR_INTERNAL, "%s: covariance: %s", what,
-                     gsl_strerror(gs));
-        goto done;
-    }
+    if (gs)
+        return ns_fail(err, NS_ERR_INTERNAL, "%s: covariance: %s", what,
+                       gsl_strerror(gs));
     /* With n == p there is no residual degree of freedom to estimate s^2. */
     double s2 = fdf->n > p ? chisq / (double)(fdf->n - p) : NAN;
     for (size_t j = 0; j < p; j++) {
@@ -397,16 +477,11 @@ static ns_status nlinear_solve(gsl_multifit_nlinear_fdf *fdf, const double *star
     }
     *rss = chisq;
     *iters = (int)gsl_multifit_nlinear_niter(w);
-
-done:
-    gsl_matrix_free(cov);
-    if (w)
-        gsl_multifit_nlinear_free(w);
-    return st;
+    return NS_OK;
 }
 
-ns_status ns_regress_decay(const double *x, const double *y, size_t n,
-                           ns_curve_fit *out, ns_error *err)
+ns_status ns_regress_decay_with(ns_fitter *ft, const double *x, const double *y,
+                                size_t n, ns_curve_fit *out, ns_error *err)
 {
     memset(out, 0, sizeof *out);
     if (n < 3)
@@ -422,7 +497,7 @@ ns_status ns_regress_decay(const double *x, const double *y, size_t n,
 
     /* Start from the log-linear fit over the positive y: close to the
      * answer when the noise is small, and never a bad place to begin. */
-    double *lx = ns_xcalloc(n, sizeof(double)), *ly = ns_xcalloc(n, sizeof(double));
+    double *lx = fitter_scratch(ft, n), *ly = lx + n;
     size_t m = 0;
     double ymax = 0.0;
     for (size_t i = 0; i < n; i++) {
@@ -441,14 +516,12 @@ ns_status ns_regress_decay(const double *x, const double *y, size_t n,
         start[0] = exp(c0);
         start[1] = -c1;
     }
-    free(lx);
-    free(ly);
 
-    curve_data d = {.x = x, .y = y, .n = n};
+    curve_data d = {.x = x, .y = y, .n = n, .term = lx}; /* lx is free again */
     gsl_multifit_nlinear_fdf fdf = {
         .f = decay_f, .df = decay_df, .fvv = NULL, .n = n, .p = 2, .params = &d};
     double sol[2], se[2];
-    ns_status st = nlinear_solve(&fdf, start, 2, sol, se, &out->rss,
+    ns_status st = nlinear_solve(ft, &fdf, start, 2, sol, se, &out->rss,
                                  &out->iterations, "decay fit", err);
     if (st) {
         memset(out, 0, sizeof *out);
@@ -462,9 +535,19 @@ ns_status ns_regress_decay(const double *x, const double *y, size_t n,
     return NS_OK;
 }
 
-ns_status ns_regress_faratin_beta(const double *tau, const double *u,
-                                  size_t n, double a, double r,
-                                  ns_curve_fit *out, ns_error *err)
+ns_status ns_regress_decay(const double *x, const double *y, size_t n,
+                           ns_curve_fit *out, ns_error *err)
+{
+    ns_fitter *ft = ns_fitter_create();
+    ns_status st = ns_regress_decay_with(ft, x, y, n, out, err);
+    ns_fitter_destroy(ft);
+    return st;
+}
+
+ns_status ns_regress_faratin_beta_with(ns_fitter *ft, const double *tau,
+                                       const double *u, size_t n, double a,
+                                       double r, ns_curve_fit *out,
+                                       ns_error *err)
 {
     memset(out, 0, sizeof *out);
     if (n < 1)
@@ -488,11 +571,14 @@ ns_status ns_regress_faratin_beta(const double *tau, const double *u,
                        "concession fit: every offer is at the deadline, where "
                        "any beta fits");
 
-    curve_data d = {.x = tau, .y = u, .n = n, .a = a, .r = r};
+    double *lx = fitter_scratch(ft, n);
+    for (size_t i = 0; i < n; i++)
+        lx[i] = log(tau[i]);
+    curve_data d = {.x = tau, .y = u, .n = n, .a = a, .r = r, .lx = lx, .term = lx + n};
     gsl_multifit_nlinear_fdf fdf = {
         .f = faratin_f, .df = faratin_df, .fvv = NULL, .n = n, .p = 1, .params = &d};
     double start = 0.0, theta = 0.0, se_theta = 0.0; /* set on success */
-    ns_status st = nlinear_solve(&fdf, &start, 1, &theta, &se_theta, &out->rss,
+    ns_status st = nlinear_solve(ft, &fdf, &start, 1, &theta, &se_theta, &out->rss,
                                  &out->iterations, "concession fit", err);
     if (st) {
         memset(out, 0, sizeof *out);
@@ -502,4 +588,14 @@ ns_status ns_regress_faratin_beta(const double *tau, const double *u,
     out->k = exp(theta);
     out->se_k = out->k * se_theta; /* delta method: d beta / d theta = beta */
     return NS_OK;
+}
+
+ns_status ns_regress_faratin_beta(const double *tau, const double *u,
+                                  size_t n, double a, double r,
+                                  ns_curve_fit *out, ns_error *err)
+{
+    ns_fitter *ft = ns_fitter_create();
+    ns_status st = ns_regress_faratin_beta_with(ft, tau, u, n, a, r, out, err);
+    ns_fitter_destroy(ft);
+    return st;
 }

@@ -84,6 +84,26 @@ typedef struct ns_curve_fit {
     int iterations;  /* trust-region iterations taken */
 } ns_curve_fit;
 
+/* A reusable set of solver workspaces for the nonlinear fits below.
+ * gsl_multifit_nlinear allocates a workspace per problem size (n points,
+ * p parameters); a caller that runs many small fits (one per negotiation)
+ * keeps one fitter and passes it to the *_with functions, which then
+ * allocate nothing per fit once every size has been seen. The solver
+ * re-initialises a workspace completely at the start of each fit, so a
+ * reused workspace gives bit-for-bit the answer of a fresh one.
+ * Workspaces are kept per (n, p) for n <= NS_FITTER_CACHE_N, and one per p
+ * beyond that (replaced when n changes). A fitter is not thread-safe: give
+ * each thread its own. */
+typedef struct ns_fitter ns_fitter;
+
+#define NS_FITTER_CACHE_N 256
+
+/* A new, empty fitter (aborts on out-of-memory like ns_xmalloc). */
+ns_fitter *ns_fitter_create(void);
+
+/* Frees the fitter and every workspace it holds; NULL is a no-op. */
+void ns_fitter_destroy(ns_fitter *ft);
+
 /* Fits y = a exp(-k x) to n points by gsl_multifit_nlinear (trust region,
  * Levenberg-Marquardt steps) with an analytic Jacobian. The starting point
  * is the straight-line fit of log y on x over the positive y (gsl_fit_linear),
@@ -94,6 +114,10 @@ typedef struct ns_curve_fit {
  * converge in 200 iterations. */
 ns_status ns_regress_decay(const double *x, const double *y, size_t n,
                            ns_curve_fit *out, ns_error *err);
+
+/* ns_regress_decay with the workspaces of `ft` (same results). */
+ns_status ns_regress_decay_with(ns_fitter *ft, const double *x, const double *y,
+                                size_t n, ns_curve_fit *out, ns_error *err);
 
 /* Fits Faratin's time-dependent concession exponent: given the own
  * utilities u[i] of a negotiator's offers at normalised times tau[i] = t/T
@@ -108,5 +132,11 @@ ns_status ns_regress_decay(const double *x, const double *y, size_t n,
 ns_status ns_regress_faratin_beta(const double *tau, const double *u,
                                   size_t n, double a, double r,
                                   ns_curve_fit *out, ns_error *err);
+
+/* ns_regress_faratin_beta with the workspaces of `ft` (same results). */
+ns_status ns_regress_faratin_beta_with(ns_fitter *ft, const double *tau,
+                                       const double *u, size_t n, double a,
+                                       double r, ns_curve_fit *out,
+                                       ns_error *err);
 
 #endif

@@ -5,7 +5,7 @@
 set -eu
 PKGS="build-essential cmake pkg-config libhdf5-dev hdf5-tools libgsl-dev \
 libfyaml-dev libjansson-dev libxxhash-dev zlib1g-dev \
-libcurl4-openssl-dev libsqlite3-dev libssl-dev libmicrohttpd-dev gnuplot-nox python3 python3-h5py \
+libcurl4-openssl-dev libsqlite3-dev libssl-dev libmicrohttpd-dev curl gnuplot-nox python3 python3-h5py \
 python3-numpy"
 missing=""
 for p in $PKGS; do

@@ -101,6 +101,23 @@ check "same seed, same convergence.csv" cmp -s "$c" "$TMP/an2/convergence.csv"
 "$NEGSIM" analyze "$f" >/dev/null 2>&1
 check "default folder FILE without .h5" [ -s "$TMP/small/report.md" ]
 
+# the per-negotiation fits run on OpenMP threads and are merged in job
+# order: every number must be the same whatever the thread count
+same_outputs() { # DIR1 DIR2: same CSV files, same report but the date line
+    [ "$(ls "$1")" = "$(ls "$2")" ] && ls "$1"/*.csv >/dev/null 2>&1 || return 1
+    for x in "$1"/*.csv; do cmp -s "$x" "$2/${x##*/}" || return 1; done
+    cmp -s <(grep -v '^- analysed:' "$1/report.md") <(grep -v '^- analysed:' "$2/report.md")
+}
+for t in 1 2 3; do
+    OMP_NUM_THREADS=$t "$NEGSIM" analyze "$f" --out "$TMP/omp$t" --by scenario >/dev/null 2>&1
+done
+"$NEGSIM" analyze "$f" --out "$TMP/ompd" --by scenario >/dev/null 2>&1
+check "OMP_NUM_THREADS=3 wrote fitted betas" \
+    awk -F, 'NR > 1 && $14 != "nan" && $14 != "" { f = 1 } END { exit !f }' "$TMP/omp3/convergence.csv"
+check "OMP_NUM_THREADS=1 and 2: identical outputs" same_outputs "$TMP/omp1" "$TMP/omp2"
+check "OMP_NUM_THREADS=1 and 3: identical outputs" same_outputs "$TMP/omp1" "$TMP/omp3"
+check "OMP_NUM_THREADS unset: the same outputs" same_outputs "$TMP/omp1" "$TMP/ompd"
+
 # Welch interval of the difference vs none, regression intervals
 check "diff inside [diff_lo, diff_hi] and interval excludes 0 when q < 0.001" \
     awk -F, 'NR > 1 && $19 != "nan" && !($23 <= $19 && $19 <= $24) { bad = 1 }
@@ -165,6 +182,10 @@ check "running file: unchanged" cmp -s "$TMP/running.h5" "$TMP/running0.h5"
 check "synthetic LLM file made" [ $? -eq 0 ]
 "$NEGSIM" analyze "$TMP/llm.h5" --out "$TMP/llm" >/dev/null 2>"$TMP/err"
 check "LLM file: analyze exits 0" [ $? -eq 0 ]
+for t in 1 3; do
+    OMP_NUM_THREADS=$t "$NEGSIM" analyze "$TMP/llm.h5" --out "$TMP/llm$t" >/dev/null 2>&1
+done
+check "LLM file: OMP_NUM_THREADS=1 and 3 identical" same_outputs "$TMP/llm1" "$TMP/llm3"
 check "cost.csv: exact means per model and role, independent numbers" "$PY" -c '
 import csv, sys, h5py, numpy as np
 rows = {(r["role"], r["model"]): r for r in csv.DictReader(open(sys.argv[1]))}

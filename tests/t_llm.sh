@@ -38,6 +38,15 @@ check "missing key: exit 2" [ $? -eq 2 ]
 check "missing key: the variable is named" grep -q NEGSIM_MOCK_KEY "$TMP/err"
 check "missing key: no file written" [ ! -e "$TMP/nokey.h5" ]
 
+# a template naming an unknown variable is refused before anything runs
+printf 'You are the {{role}}.\nYour budget is {{wallet}}.\n' >"$TMP/bad_system.txt"
+sed "s|^llm:|llm:\n  prompts: {system: $TMP/bad_system.txt}|" "$S" >"$TMP/badprompt.yaml"
+"$NEGSIM" run "$TMP/badprompt.yaml" -o "$TMP/badprompt.h5" -q 2>"$TMP/err"
+check "unknown template variable: exit 2" [ $? -eq 2 ]
+check "unknown template variable: named at file:line:column" \
+    grep -q "bad_system.txt:2:[0-9]*:.*wallet" "$TMP/err"
+check "unknown template variable: no file written" [ ! -e "$TMP/badprompt.h5" ]
+
 # 2. a full run
 "$NEGSIM" run "$S" -o "$TMP/a.h5" -q >"$TMP/out" 2>"$TMP/err"
 check "run completes" [ $? -eq 0 ]
@@ -185,4 +194,30 @@ o = h5py.File(sys.argv[1], "r")["outcomes"][:]
 assert (o["error"] == b"").all(), o["error"]
 assert (o["input_tokens"] > 0).all() and (o["output_tokens"] > 0).all()
 EOF
+
+# 9. fallbacks: a dead endpoint's calls go to the fallback model, and every
+#    turn records the model that answered
+start_mock
+sed -e "s|__URL__|$URL|g" -e "s|__DIR__|$DATA|g" -e "s|__DEAD__|http://127.0.0.1:9|g" \
+    "$DATA/fallback.yaml" >"$TMP/fallback.yaml"
+"$NEGSIM" run "$TMP/fallback.yaml" -o "$TMP/i.h5" -q --no-cache >/dev/null 2>"$TMP/err"
+check "fallback: run completes ($(tail -1 "$TMP/err"))" [ $? -eq 0 ]
+q "$TMP/i.h5" <<'EOF'; check "fallback: the fallback model answered every buyer turn" [ $? -eq 0 ]
+import sys, h5py
+f = h5py.File(sys.argv[1], "r")
+r, o = f["rounds"][:], f["outcomes"][:]
+assert (o["error"] == b"").all(), o["error"]
+b = r["speaker"] == b"buyer"
+assert b.any() and (r["model"][b] == b"mock:model-b").all(), set(r["model"][b])
+assert set(f["jobs"]["buyer_model"]) == {b"dead:model-a"}   # what the job asked for
+EOF
+
+# 10. a throttled run says what it waits for
+S=$(spec throttled)
+"$NEGSIM" run "$S" -o "$TMP/j.h5" --no-cache >/dev/null 2>"$TMP/progress" &
+pid=$!
+sleep 6
+kill -INT $pid 2>/dev/null; wait $pid
+check "throttled: Ctrl-C exits 130" [ $? -eq 130 ]
+check "throttled: the progress line names the rate limit" grep -q "waiting on rate limit" "$TMP/progress"
 finish

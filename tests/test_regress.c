@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_randist.h>
@@ -286,6 +287,74 @@ static void test_faratin(void)
              NS_ERR_INPUT, err);
 }
 
+/* ---- reused workspaces ------------------------------------------------------ */
+
+/* Both fits bit for bit: every field, doubles compared as bytes. */
+static int same_fit(const ns_curve_fit *x, const ns_curve_fit *y)
+{
+    return x->n == y->n && x->iterations == y->iterations &&
+           memcmp(&x->a, &y->a, sizeof x->a) == 0 &&
+           memcmp(&x->se_a, &y->se_a, sizeof x->se_a) == 0 &&
+           memcmp(&x->k, &y->k, sizeof x->k) == 0 &&
+           memcmp(&x->se_k, &y->se_k, sizeof x->se_k) == 0 &&
+           memcmp(&x->rss, &y->rss, sizeof x->rss) == 0;
+}
+
+/* One fitter through many fits of mixed kinds and sizes (sizes repeat, so
+ * workspaces are reused after fits of other data; some sizes exceed the
+ * per-size cache; some fits fail in between) must give exactly what a
+ * fresh workspace gives for each. */
+static void test_fitter_reuse(void)
+{
+    enum { MAXN = NS_FITTER_CACHE_N + 40 };
+    static const size_t sizes[] = {3, 5, 12, 5, 3, 40, 12, NS_FITTER_CACHE_N,
+                                   NS_FITTER_CACHE_N + 1, NS_FITTER_CACHE_N + 40,
+                                   NS_FITTER_CACHE_N + 1, 12, 3};
+    double x[MAXN], y[MAXN], tau[MAXN], u[MAXN];
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(rng, 7);
+    ns_fitter *ft = ns_fitter_create();
+    ns_error err = {0};
+    int compared = 0, iterated = 0;
+    for (size_t c = 0; c < sizeof sizes / sizeof *sizes; c++) {
+        size_t n = sizes[c];
+        double k = 0.1 + gsl_rng_uniform(rng), beta = 0.2 + 3.0 * gsl_rng_uniform(rng);
+        for (size_t i = 0; i < n; i++) {
+            x[i] = (double)(i + 1);
+            y[i] = 2.0 * exp(-k * x[i]) + gsl_ran_gaussian(rng, 0.02);
+            tau[i] = (double)(i + 1) / (double)n;
+            u[i] = 0.9 - 0.5 * pow(tau[i], 1.0 / beta) + gsl_ran_gaussian(rng, 0.01);
+        }
+        ns_curve_fit fresh, reused;
+        ns_status s1 = ns_regress_decay(x, y, n, &fresh, &err);
+        ns_status s2 = ns_regress_decay_with(ft, x, y, n, &reused, &err);
+        CHECK(s1 == s2, "decay n=%zu: status %d fresh, %d reused", n, s1, s2);
+        CHECK(same_fit(&fresh, &reused),
+              "decay n=%zu: fresh k=%.17g se=%.17g it=%d, reused k=%.17g se=%.17g it=%d",
+              n, fresh.k, fresh.se_k, fresh.iterations, reused.k, reused.se_k,
+              reused.iterations);
+        compared += s1 == NS_OK;
+        iterated += fresh.iterations > 1;
+        s1 = ns_regress_faratin_beta(tau, u, n, 0.9, 0.4, &fresh, &err);
+        s2 = ns_regress_faratin_beta_with(ft, tau, u, n, 0.9, 0.4, &reused, &err);
+        CHECK(s1 == s2, "beta n=%zu: status %d fresh, %d reused", n, s1, s2);
+        CHECK(same_fit(&fresh, &reused),
+              "beta n=%zu: fresh %.17g (%d it), reused %.17g (%d it)", n, fresh.k,
+              fresh.iterations, reused.k, reused.iterations);
+        compared += s1 == NS_OK;
+        iterated += fresh.iterations > 1;
+        /* a failing fit in between leaves nothing behind */
+        double flat[3] = {1, 1, 1};
+        CHECK_ST(ns_regress_decay_with(ft, flat, y, 3, &reused, &err), NS_ERR_INPUT, err);
+    }
+    /* the comparisons were of real solves, not of failures */
+    CHECK(compared == 2 * (int)(sizeof sizes / sizeof *sizes), "%d fits succeeded", compared);
+    CHECK(iterated > 10, "only %d fits iterated", iterated);
+    ns_fitter_destroy(ft);
+    ns_fitter_destroy(NULL);
+    gsl_rng_free(rng);
+}
+
 int main(void)
 {
     gsl_set_error_handler_off();
@@ -296,5 +365,6 @@ int main(void)
     test_logistic_errors();
     test_decay();
     test_faratin();
+    test_fitter_reuse();
     return ns_test_report("test_regress");
 }
