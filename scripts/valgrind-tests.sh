@@ -4,6 +4,9 @@
 # Usage: scripts/valgrind-tests.sh BUILD_DIR
 set -eu
 build=${1:-build}
+# test_http's memory case sends 20,000 requests; 2,000 show the same under
+# valgrind in a fraction of the time
+export NS_HTTP_TEST_N=2000
 status=0
 for t in "$build"/tests/test_*; do
     [ -x "$t" ] || continue
