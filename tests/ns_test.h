@@ -9,6 +9,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "ns_status.h"
 
@@ -30,6 +31,14 @@ static int passed, failed;
 #define CHECK_ST(got, want, err)                                              \
     CHECK((got) == (want), "status: expected %s, got %s (%s)",                \
           ns_status_str(want), ns_status_str(got), (err).msg)
+
+/* Two strings are equal; shows both (a NULL actual is a failure). */
+#define CHECK_STR(expected, actual, what)                                     \
+    do {                                                                      \
+        const char *e_ = (expected), *a_ = (actual);                          \
+        CHECK(a_ && strcmp(e_, a_) == 0, "%s: expected \"%s\", got \"%s\"",    \
+              (what), e_, a_ ? a_ : "(null)");                                \
+    } while (0)
 
 /* Prints the closing line and returns main's exit status. */
 static inline int ns_test_report(const char *name)

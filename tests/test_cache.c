@@ -35,10 +35,6 @@
 
 #include "ns_test.h"
 
-#define STREQ(expected, actual, what)                                         \
-    CHECK(strcmp((expected), (actual)) == 0, "%s: expected \"%s\", got \"%s\"", \
-          (what), (expected), (actual))
-
 static char tmpdir[64];
 
 static void path_in(char *buf, size_t size, const char *name)
@@ -69,10 +65,10 @@ static void test_sha256(void)
     ns_error err = {0};
     ns_status st = ns_cache_sha256_hex("abc", 3, hex, &err);
     CHECK_ST(st, NS_OK, err);
-    STREQ("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", hex,
+    CHECK_STR("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", hex,
           "SHA-256(\"abc\"), FIPS 180-2 B.1");
     ns_cache_sha256_hex("", 0, hex, &err);
-    STREQ("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", hex,
+    CHECK_STR("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", hex,
           "SHA-256(\"\")");
 }
 
@@ -97,7 +93,7 @@ static void test_keys(void)
     CHECK(strlen(k1) == 64 && strspn(k1, "0123456789abcdef") == 64,
           "key is 64 lower-case hex digits: %s", k1);
     ns_cache_key("openai", "gpt-4o-mini", body, blen, k2, &err);
-    STREQ(k1, k2, "same inputs, same key");
+    CHECK_STR(k1, k2, "same inputs, same key");
 
     ns_cache_key("anthropic", "gpt-4o-mini", body, blen, k2, &err);
     CHECK(strcmp(k1, k2) != 0, "provider changed, key did not");
@@ -118,7 +114,7 @@ static void test_keys(void)
     n += put_field(buf + n, "gpt-4o-mini", 11);
     n += put_field(buf + n, body, blen);
     ns_cache_sha256_hex(buf, n, k1, &err);
-    STREQ(k1, k2, "key = SHA-256 of the documented layout");
+    CHECK_STR(k1, k2, "key = SHA-256 of the documented layout");
 }
 
 static void test_round_trip(void)
@@ -144,7 +140,7 @@ static void test_round_trip(void)
     st = ns_cache_get(c, key, &body, &len, &in, &out, &err);
     CHECK(st == NS_ERR_NOTFOUND, "empty cache: expected a miss, got %s",
           ns_status_str(st));
-    STREQ("untouched", err.msg, "a miss writes no error");
+    CHECK_STR("untouched", err.msg, "a miss writes no error");
 
     st = ns_cache_put(c, key, "gemini", "gemini-2.0-flash", bin, sizeof bin, 321, 54, &err);
     CHECK_ST(st, NS_OK, err);
@@ -235,7 +231,7 @@ static void test_round_trip(void)
         }
     }
     sqlite3_close(db);
-    STREQ("wal", mode, "journal mode");
+    CHECK_STR("wal", mode, "journal mode");
 }
 
 /* A child puts and flushes, then dies without closing (as a killed run
@@ -352,14 +348,14 @@ static void test_default_path(void)
     setenv("XDG_CACHE_HOME", "/xdg", 1);
     ns_status st = ns_cache_default_path(buf, sizeof buf, &err);
     CHECK_ST(st, NS_OK, err);
-    STREQ("/somewhere/my.sqlite", buf, "NEGSIM_CACHE first");
+    CHECK_STR("/somewhere/my.sqlite", buf, "NEGSIM_CACHE first");
     unsetenv("NEGSIM_CACHE");
     ns_cache_default_path(buf, sizeof buf, &err);
-    STREQ("/xdg/negsim/responses.sqlite", buf, "then XDG_CACHE_HOME");
+    CHECK_STR("/xdg/negsim/responses.sqlite", buf, "then XDG_CACHE_HOME");
     unsetenv("XDG_CACHE_HOME");
     setenv("HOME", "/home/someone", 1);
     ns_cache_default_path(buf, sizeof buf, &err);
-    STREQ("/home/someone/.cache/negsim/responses.sqlite", buf, "then ~/.cache");
+    CHECK_STR("/home/someone/.cache/negsim/responses.sqlite", buf, "then ~/.cache");
     unsetenv("HOME");
     st = ns_cache_default_path(buf, sizeof buf, &err);
     CHECK_ST(st, NS_ERR_USAGE, err);

@@ -33,10 +33,6 @@
     CHECK(fabs((expected) - (actual)) < 1e-12, "%s: expected %.15g, got %.15g", \
           (what), (double)(expected), (double)(actual))
 
-#define STREQ(expected, actual, what)                                         \
-    CHECK(strcmp((expected), (actual)) == 0, "%s: expected \"%s\", got \"%s\"", \
-          (what), (expected), (actual))
-
 static ns_catalog *load_or_die(const char *dir)
 {
     ns_catalog *c = NULL;
@@ -189,14 +185,14 @@ static void test_lookups(const ns_catalog *c)
           ns_catalog_count(c, NS_TACTIC));
     CHECK(ns_catalog_count(c, NS_INFLUENCE) == 2, "influence count %d",
           ns_catalog_count(c, NS_INFLUENCE));
-    STREQ("none, pushy, slow", ns_catalog_names(c, NS_TACTIC), "tactic names");
-    STREQ("none, charm", ns_catalog_names(c, NS_INFLUENCE), "influence names");
+    CHECK_STR("none, pushy, slow", ns_catalog_names(c, NS_TACTIC), "tactic names");
+    CHECK_STR("none, charm", ns_catalog_names(c, NS_INFLUENCE), "influence names");
     CHECK(ns_catalog_technique(c, NS_TACTIC, 3) == NULL, "index past the end");
     const ns_technique *t = ns_catalog_technique(c, NS_INFLUENCE, 1);
     CHECK(t && t->n_phrases == 2, "charm's phrases");
     if (t) {
-        STREQ("Friend,", t->phrases[0], "charm phrase 0");
-        STREQ("Test technique with an opponent effect only.", t->description,
+        CHECK_STR("Friend,", t->phrases[0], "charm phrase 0");
+        CHECK_STR("Test technique with an opponent effect only.", t->description,
               "charm description");
         CHECK(t->n_opponent == 1 && t->opponent[0].param == NS_P_WALKAWAY &&
                   t->opponent[0].op == NS_EFFECT_SCALE && t->opponent[0].value == 0.5,
@@ -215,7 +211,7 @@ static void test_lookups(const ns_catalog *c)
             NEAR(want[i], a->trait[i], ns_trait_names[i]);
     }
     CHECK(ns_catalog_archetype(c, "nobody") == NULL, "unknown archetype found");
-    STREQ("probe", ns_catalog_archetype_names(c), "archetype names");
+    CHECK_STR("probe", ns_catalog_archetype_names(c), "archetype names");
     CHECK(ns_trait_index("neuroticism") == NS_N && ns_trait_index("x") == -1, "trait index");
     CHECK(ns_param_index("accept_margin") == NS_P_ACCEPT_MARGIN && ns_param_index("x") == -1,
           "param index");

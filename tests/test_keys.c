@@ -23,11 +23,6 @@
 
 #include "ns_test.h"
 
-#define STREQ(expected, actual, what)                                         \
-    CHECK((actual) && strcmp((expected), (actual)) == 0,                      \
-          "%s: expected \"%s\", got \"%s\"", (what), (expected),              \
-          (actual) ? (actual) : "(null)")
-
 static char tmpdir[64];
 
 static void write_file(const char *path, const char *text)
@@ -63,29 +58,29 @@ static void test_parse(void)
     ns_keys *k = load_or_null("tests/data/dotenv_basic");
     if (!k)
         return;
-    STREQ("exported-value-123", ns_keys_get(k, "NSK_EXPORTED"), "export prefix");
-    STREQ("plain value here", ns_keys_get(k, "NSK_PLAIN"), "bare value, comment cut");
-    STREQ("abc#def", ns_keys_get(k, "NSK_HASH"), "# inside a bare value");
-    STREQ("single # not a comment \\n kept", ns_keys_get(k, "NSK_SINGLE"),
+    CHECK_STR("exported-value-123", ns_keys_get(k, "NSK_EXPORTED"), "export prefix");
+    CHECK_STR("plain value here", ns_keys_get(k, "NSK_PLAIN"), "bare value, comment cut");
+    CHECK_STR("abc#def", ns_keys_get(k, "NSK_HASH"), "# inside a bare value");
+    CHECK_STR("single # not a comment \\n kept", ns_keys_get(k, "NSK_SINGLE"),
           "single quotes are literal");
-    STREQ("double \"quoted\"\tvalue", ns_keys_get(k, "NSK_DOUBLE"),
+    CHECK_STR("double \"quoted\"\tvalue", ns_keys_get(k, "NSK_DOUBLE"),
           "double quotes with escapes");
-    STREQ("spaced-value", ns_keys_get(k, "NSK_SPACED"), "spaces around =");
+    CHECK_STR("spaced-value", ns_keys_get(k, "NSK_SPACED"), "spaces around =");
     CHECK(ns_keys_get(k, "NSK_EMPTY") == NULL, "an empty value counts as unset");
-    STREQ("second", ns_keys_get(k, "NSK_DUP"), "the last duplicate wins");
-    STREQ("crlf-value", ns_keys_get(k, "NSK_CRLF"), "CRLF line end");
-    STREQ("no-newline-at-end", ns_keys_get(k, "NSK_LAST"), "last line without newline");
+    CHECK_STR("second", ns_keys_get(k, "NSK_DUP"), "the last duplicate wins");
+    CHECK_STR("crlf-value", ns_keys_get(k, "NSK_CRLF"), "CRLF line end");
+    CHECK_STR("no-newline-at-end", ns_keys_get(k, "NSK_LAST"), "last line without newline");
     CHECK(ns_keys_get(k, "NSK_NOT_THERE") == NULL, "an absent name is NULL");
 
     /* the environment first; an empty environment value does not hide .env */
-    STREQ("from-dotenv-value", ns_keys_get(k, "NSK_OVERRIDE"), "from .env");
+    CHECK_STR("from-dotenv-value", ns_keys_get(k, "NSK_OVERRIDE"), "from .env");
     setenv("NSK_OVERRIDE", "from-env-value", 1);
-    STREQ("from-env-value", ns_keys_get(k, "NSK_OVERRIDE"), "the environment wins");
+    CHECK_STR("from-env-value", ns_keys_get(k, "NSK_OVERRIDE"), "the environment wins");
     setenv("NSK_OVERRIDE", "", 1);
-    STREQ("from-dotenv-value", ns_keys_get(k, "NSK_OVERRIDE"), "empty env value");
+    CHECK_STR("from-dotenv-value", ns_keys_get(k, "NSK_OVERRIDE"), "empty env value");
     unsetenv("NSK_OVERRIDE");
     setenv("NSK_ONLY_ENV", "only-in-env", 1);
-    STREQ("only-in-env", ns_keys_get(k, "NSK_ONLY_ENV"), "only in the environment");
+    CHECK_STR("only-in-env", ns_keys_get(k, "NSK_ONLY_ENV"), "only in the environment");
     unsetenv("NSK_ONLY_ENV");
     ns_keys_free(k);
 }
@@ -103,7 +98,7 @@ static void test_default_path(void)
     write_file(".env", "NSK_IN_CWD=found-in-cwd\n");
     k = load_or_null(NULL);
     if (k)
-        STREQ("found-in-cwd", ns_keys_get(k, "NSK_IN_CWD"), "./.env by default");
+        CHECK_STR("found-in-cwd", ns_keys_get(k, "NSK_IN_CWD"), "./.env by default");
     ns_keys_free(k);
     unlink(".env");
     if (chdir(cwd) != 0)
@@ -183,7 +178,7 @@ static void test_redact(void)
     /* a value from the environment not named *_KEY: redacted once handed out */
     char t2[128] = "auth customauth-secret-xyz failed";
     CHECK(ns_keys_redact(k, t2, sizeof t2) == 0, "not yet a known secret: %s", t2);
-    STREQ("customauth-secret-xyz", ns_keys_get(k, "NSK_CUSTOM_AUTH"), "custom var");
+    CHECK_STR("customauth-secret-xyz", ns_keys_get(k, "NSK_CUSTOM_AUTH"), "custom var");
     unsetenv("NSK_CUSTOM_AUTH");
     CHECK(ns_keys_redact(k, t2, sizeof t2) == 1 && !strstr(t2, "customauth"),
           "a value handed out is redacted: %s", t2);
@@ -223,7 +218,7 @@ static void test_require(void)
     ns_error err = {0};
     ns_status st = ns_keys_require(k, needs, sizeof needs / sizeof *needs, &err);
     CHECK_ST(st, NS_ERR_INPUT, err);
-    STREQ("missing API keys: NSK_MISSING_A (for openai:gpt-4o-mini, openai:gpt-4o), "
+    CHECK_STR("missing API keys: NSK_MISSING_A (for openai:gpt-4o-mini, openai:gpt-4o), "
           "NSK_MISSING_B (for gemini:gemini-2.0-flash) - set them in the environment "
           "or in .env", err.msg, "missing-keys message");
 
@@ -234,9 +229,9 @@ static void test_require(void)
     unsetenv("NSK_MISSING_A");
     unsetenv("NSK_MISSING_B");
 
-    STREQ("OPENAI_API_KEY", ns_keys_default_var(NS_PROVIDER_OPENAI), "openai var");
-    STREQ("ANTHROPIC_API_KEY", ns_keys_default_var(NS_PROVIDER_ANTHROPIC), "anthropic var");
-    STREQ("GEMINI_API_KEY", ns_keys_default_var(NS_PROVIDER_GEMINI), "gemini var");
+    CHECK_STR("OPENAI_API_KEY", ns_keys_default_var(NS_PROVIDER_OPENAI), "openai var");
+    CHECK_STR("ANTHROPIC_API_KEY", ns_keys_default_var(NS_PROVIDER_ANTHROPIC), "anthropic var");
+    CHECK_STR("GEMINI_API_KEY", ns_keys_default_var(NS_PROVIDER_GEMINI), "gemini var");
     CHECK(ns_keys_default_var(NS_PROVIDER_OPENAI_COMPATIBLE) == NULL,
           "openai-compatible names its own variable");
     ns_keys_free(k);

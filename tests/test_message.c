@@ -24,10 +24,6 @@
 #include "ns_test.h"
 
 
-#define STREQ(expected, actual, what)                                         \
-    CHECK(strcmp((expected), (actual)) == 0, "%s:\n  expected \"%s\"\n  got      \"%s\"", \
-          (what), (expected), (actual))
-
 /* ---------------------------------------------------------------- numbers */
 
 static void fmt_case(double v, int decimals, const char *expected)
@@ -37,7 +33,7 @@ static void fmt_case(double v, int decimals, const char *expected)
     int n = ns_format_number(v, decimals, out);
     char what[64];
     snprintf(what, sizeof what, "ns_format_number(%.17g, %d)", v, decimals);
-    STREQ(expected, out, what);
+    CHECK_STR(expected, out, what);
     CHECK(n == (int)strlen(expected), "%s returned %d, expected %zu", what, n,
           strlen(expected));
 }
@@ -133,25 +129,25 @@ static void test_supplier(const ns_scenario *sc, const ns_catalog *shipped)
      * payment option 2 = net60, warranty 24 months */
     ns_move m = {.action = NS_ACT_OFFER, .value = {12.4, 20000, 3, 2, 24}, .text = NULL};
     render(&f, NS_BUYER, 4, &m, out);
-    STREQ("I can do 12.40 EUR per unit, a committed volume of 20,000 units/year, "
+    CHECK_STR("I can do 12.40 EUR per unit, a committed volume of 20,000 units/year, "
           "delivery in 3 weeks, payment net60 and 24 months warranty.",
           out, "supplier offer");
     CHECK(zero_padded(out), "offer not zero-padded");
 
     render(&f, NS_SELLER, 1, &m, out);
-    STREQ("My opening offer: 12.40 EUR per unit, a committed volume of 20,000 "
+    CHECK_STR("My opening offer: 12.40 EUR per unit, a committed volume of 20,000 "
           "units/year, delivery in 3 weeks, payment net60 and 24 months warranty.",
           out, "supplier first offer");
 
     m.action = NS_ACT_ACCEPT;
     render(&f, NS_SELLER, 7, &m, out);
-    STREQ("Deal: 12.40 EUR per unit, a committed volume of 20,000 units/year, "
+    CHECK_STR("Deal: 12.40 EUR per unit, a committed volume of 20,000 units/year, "
           "delivery in 3 weeks, payment net60 and 24 months warranty. Let's shake on it.",
           out, "supplier accept");
 
     m.action = NS_ACT_WALK;
     render(&f, NS_BUYER, 9, &m, out);
-    STREQ("This is not going anywhere for me. I'm walking away.", out, "walk");
+    CHECK_STR("This is not going anywhere for me. I'm walking away.", out, "walk");
     CHECK(zero_padded(out), "walk not zero-padded");
 
     /* a shipped technique's opener, picked by the speaker's move number */
@@ -169,7 +165,7 @@ static void test_supplier(const ns_scenario *sc, const ns_catalog *shipped)
     /* walk and accept never carry an opener */
     m.action = NS_ACT_WALK;
     render(&f, NS_BUYER, 2, &m, out);
-    STREQ("This is not going anywhere for me. I'm walking away.", out,
+    CHECK_STR("This is not going anywhere for me. I'm walking away.", out,
           "walk with a technique");
 }
 
@@ -180,10 +176,10 @@ static void test_used_car(const ns_scenario *sc, const ns_catalog *cat)
     char out[NS_TEXT_LEN];
     ns_move m = {.action = NS_ACT_OFFER, .value = {12400}, .text = NULL};
     render(&f, NS_SELLER, 3, &m, out);
-    STREQ("I can do 12,400 EUR.", out, "used car offer");
+    CHECK_STR("I can do 12,400 EUR.", out, "used car offer");
     m.action = NS_ACT_ACCEPT;
     render(&f, NS_BUYER, 4, &m, out);
-    STREQ("Deal: 12,400 EUR. Let's shake on it.", out, "used car accept");
+    CHECK_STR("Deal: 12,400 EUR. Let's shake on it.", out, "used car accept");
 }
 
 static void test_openers(const ns_scenario *sc, const ns_catalog *fixed)
@@ -197,23 +193,23 @@ static void test_openers(const ns_scenario *sc, const ns_catalog *fixed)
     f.job.side[NS_SELLER].tactic = ns_catalog_find(fixed, NS_TACTIC, "boulware");
     /* influence before tactic; after a comma the sentence runs on */
     render(&f, NS_BUYER, 0, &m, out);
-    STREQ("My friend, my opening offer: 12,400 EUR.", out, "opener with a comma");
+    CHECK_STR("My friend, my opening offer: 12,400 EUR.", out, "opener with a comma");
     render(&f, NS_BUYER, 2, &m, out);
-    STREQ("Honestly. I can do 12,400 EUR.", out, "second opener");
+    CHECK_STR("Honestly. I can do 12,400 EUR.", out, "second opener");
     render(&f, NS_BUYER, 4, &m, out);
-    STREQ("Between us: I can do 12,400 EUR.", out, "third opener");
+    CHECK_STR("Between us: I can do 12,400 EUR.", out, "third opener");
     render(&f, NS_BUYER, 6, &m, out);
-    STREQ("My friend, I can do 12,400 EUR.", out, "openers cycle");
+    CHECK_STR("My friend, I can do 12,400 EUR.", out, "openers cycle");
     /* no influence technique: the tactic's phrase */
     render(&f, NS_SELLER, 1, &m, out);
-    STREQ("Take your time. My opening offer: 12,400 EUR.", out, "tactic opener");
+    CHECK_STR("Take your time. My opening offer: 12,400 EUR.", out, "tactic opener");
     f.job.side[NS_SELLER].tactic = 0;
     render(&f, NS_SELLER, 3, &m, out);
-    STREQ("I can do 12,400 EUR.", out, "no technique, no opener");
+    CHECK_STR("I can do 12,400 EUR.", out, "no technique, no opener");
     /* a move that brings its own text is copied as it is */
     m.text = "Counter: 12,000 and we have a deal.";
     render(&f, NS_BUYER, 2, &m, out);
-    STREQ("Counter: 12,000 and we have a deal.", out, "own text");
+    CHECK_STR("Counter: 12,000 and we have a deal.", out, "own text");
     CHECK(zero_padded(out), "own text not zero-padded");
 }
 
@@ -251,11 +247,11 @@ static void test_templates(const ns_catalog *cat)
     char out[NS_TEXT_LEN];
     ns_move m = {.action = NS_ACT_OFFER, .value = {12, 1500, 7, 1, 3}, .text = NULL};
     render(&f, NS_BUYER, 2, &m, out);
-    STREQ("I can do 12, 1,500 kg, size 7 {odd}, blue and 3.", out, "templates");
+    CHECK_STR("I can do 12, 1,500 kg, size 7 {odd}, blue and 3.", out, "templates");
     m.value[3] = 5; /* not an option */
     m.value[0] = NAN;
     render(&f, NS_BUYER, 2, &m, out);
-    STREQ("I can do n/a, 1,500 kg, size 7 {odd}, ? and 3.", out, "bad values");
+    CHECK_STR("I can do n/a, 1,500 kg, size 7 {odd}, ? and 3.", out, "bad values");
 
     /* more shapes: two values; a blank that only the value could end with
      * (an option name with a trailing blank); units in a row */
@@ -274,10 +270,10 @@ static void test_templates(const ns_catalog *cat)
     m.value[1] = 0;
     m.value[2] = 5;
     render(&f, NS_BUYER, 2, &m, out);
-    STREQ("I can do 2-2 mm, red x and  a5.", out, "more shapes");
+    CHECK_STR("I can do 2-2 mm, red x and  a5.", out, "more shapes");
     m.value[1] = 1;
     render(&f, NS_BUYER, 2, &m, out);
-    STREQ("I can do 2-2 mm, blue x and  a5.", out, "more shapes, blue");
+    CHECK_STR("I can do 2-2 mm, blue x and  a5.", out, "more shapes, blue");
 
     /* the usual shape: the offer body is compiled whole */
     sc->n_issues = 2;
@@ -288,7 +284,7 @@ static void test_templates(const ns_catalog *cat)
     CHECK(sc->body_len[1] == 3 + 5 + 3, "run 1: \" kg and by \" has length %d",
           sc->body_len[1]);
     render(&f, NS_BUYER, 2, &m, out);
-    STREQ("I can do 2 kg and by 1.", out, "compiled body");
+    CHECK_STR("I can do 2 kg and by 1.", out, "compiled body");
     free(sc);
 }
 

@@ -20,26 +20,9 @@
 #include "ns_reply.h"
 
 #include "ns_test.h"
+#include "ns_test_json.h"
 
 static ns_scenario *car, *supply;
-
-#define STREQ(expected, actual, what)                                                 \
-    do {                                                                              \
-        const char *e_ = (expected), *a_ = (actual);                                  \
-        CHECK(a_ && strcmp(e_, a_) == 0, "%s: expected \"%s\", got \"%s\"", (what), e_, \
-              a_ ? a_ : "(null)");                                                    \
-    } while (0)
-
-static json_t *at(json_t *root, const char *path)
-{
-    char buf[256];
-    snprintf(buf, sizeof buf, "%s", path);
-    json_t *v = root;
-    for (char *save = NULL, *tok = strtok_r(buf, ".", &save); tok && v;
-         tok = strtok_r(NULL, ".", &save))
-        v = json_is_array(v) ? json_array_get(v, (size_t)atoi(tok)) : json_object_get(v, tok);
-    return v;
-}
 
 static int idx(const ns_scenario *sc, const char *name)
 {
@@ -56,45 +39,45 @@ static void test_move_schema(void)
     CHECK(s != NULL, "supplier schema");
     if (!s)
         return;
-    CHECK(strcmp(json_string_value(at(s, "type")), "object") == 0, "top type");
-    CHECK(json_is_false(at(s, "additionalProperties")), "top additionalProperties false");
+    CHECK(strcmp(json_string_value(json_at(s, "type")), "object") == 0, "top type");
+    CHECK(json_is_false(json_at(s, "additionalProperties")), "top additionalProperties false");
     json_t *req = json_pack("[sss]", "message", "action", "offer");
-    CHECK(json_equal(at(s, "required"), req), "top required");
+    CHECK(json_equal(json_at(s, "required"), req), "top required");
     json_decref(req);
-    STREQ("string", json_string_value(at(s, "properties.message.type")), "message type");
+    CHECK_STR("string", json_string_value(json_at(s, "properties.message.type")), "message type");
     json_t *acts = json_pack("[sss]", "offer", "accept", "walk_away");
-    CHECK(json_equal(at(s, "properties.action.enum"), acts), "action enum");
+    CHECK(json_equal(json_at(s, "properties.action.enum"), acts), "action enum");
     json_decref(acts);
 
-    json_t *offer = at(s, "properties.offer");
-    STREQ("object", json_string_value(at(offer, "type")), "offer type");
-    CHECK(json_is_false(at(offer, "additionalProperties")), "offer additionalProperties");
+    json_t *offer = json_at(s, "properties.offer");
+    CHECK_STR("object", json_string_value(json_at(offer, "type")), "offer type");
+    CHECK(json_is_false(json_at(offer, "additionalProperties")), "offer additionalProperties");
     json_t *names = json_pack("[sssss]", "unit_price", "volume", "delivery_time",
                               "payment_terms", "warranty");
-    CHECK(json_equal(at(offer, "required"), names), "offer requires all five issues");
+    CHECK(json_equal(json_at(offer, "required"), names), "offer requires all five issues");
     json_decref(names);
-    CHECK(json_object_size(at(offer, "properties")) == 5, "five issue properties");
+    CHECK(json_object_size(json_at(offer, "properties")) == 5, "five issue properties");
 
-    json_t *p = at(offer, "properties.unit_price");
-    STREQ("number", json_string_value(at(p, "type")), "unit_price type");
-    CHECK(json_number_value(at(p, "minimum")) == 8 && json_number_value(at(p, "maximum")) == 16,
+    json_t *p = json_at(offer, "properties.unit_price");
+    CHECK_STR("number", json_string_value(json_at(p, "type")), "unit_price type");
+    CHECK(json_number_value(json_at(p, "minimum")) == 8 && json_number_value(json_at(p, "maximum")) == 16,
           "unit_price range");
-    p = at(offer, "properties.volume");
-    STREQ("integer", json_string_value(at(p, "type")), "volume type");
-    CHECK(json_is_integer(at(p, "minimum")) && json_integer_value(at(p, "minimum")) == 5000 &&
-              json_integer_value(at(p, "maximum")) == 50000,
+    p = json_at(offer, "properties.volume");
+    CHECK_STR("integer", json_string_value(json_at(p, "type")), "volume type");
+    CHECK(json_is_integer(json_at(p, "minimum")) && json_integer_value(json_at(p, "minimum")) == 5000 &&
+              json_integer_value(json_at(p, "maximum")) == 50000,
           "volume bounds are integers 5000..50000");
-    p = at(offer, "properties.payment_terms");
-    STREQ("string", json_string_value(at(p, "type")), "payment_terms type");
+    p = json_at(offer, "properties.payment_terms");
+    CHECK_STR("string", json_string_value(json_at(p, "type")), "payment_terms type");
     json_t *opts = json_pack("[ssss]", "upfront", "net30", "net60", "net90");
-    CHECK(json_equal(at(p, "enum"), opts), "payment_terms enum");
+    CHECK(json_equal(json_at(p, "enum"), opts), "payment_terms enum");
     json_decref(opts);
-    CHECK(at(p, "minimum") == NULL, "discrete issue has no minimum");
+    CHECK(json_at(p, "minimum") == NULL, "discrete issue has no minimum");
     json_decref(s);
 
     s = ns_reply_move_schema(car);
-    CHECK(json_object_size(at(s, "properties.offer.properties")) == 1, "car: one issue");
-    CHECK(json_number_value(at(s, "properties.offer.properties.price.maximum")) == 16000,
+    CHECK(json_object_size(json_at(s, "properties.offer.properties")) == 1, "car: one issue");
+    CHECK(json_number_value(json_at(s, "properties.offer.properties.price.maximum")) == 16000,
           "car price max");
     json_decref(s);
 }
@@ -103,28 +86,28 @@ static void test_judge_schema(void)
 {
     json_t *s = ns_reply_judge_schema();
     json_t *req = json_pack("[ss]", "buyer", "seller");
-    CHECK(json_equal(at(s, "required"), req), "judge required");
+    CHECK(json_equal(json_at(s, "required"), req), "judge required");
     json_decref(req);
-    CHECK(json_is_false(at(s, "additionalProperties")), "judge additionalProperties");
+    CHECK(json_is_false(json_at(s, "additionalProperties")), "judge additionalProperties");
     const char *sides[2] = {"buyer", "seller"};
     for (int k = 0; k < 2; k++) {
         char path[128];
         snprintf(path, sizeof path, "properties.%s", sides[k]);
-        json_t *side = at(s, path);
+        json_t *side = json_at(s, path);
         json_t *r3 = json_pack("[sss]", "tactical_summary", "influencing_effectiveness_score",
                                "tactic_effectiveness_score");
-        CHECK(json_equal(at(side, "required"), r3), "%s required", sides[k]);
+        CHECK(json_equal(json_at(side, "required"), r3), "%s required", sides[k]);
         json_decref(r3);
-        CHECK(json_is_false(at(side, "additionalProperties")), "%s closed", sides[k]);
-        STREQ("string", json_string_value(at(side, "properties.tactical_summary.type")),
+        CHECK(json_is_false(json_at(side, "additionalProperties")), "%s closed", sides[k]);
+        CHECK_STR("string", json_string_value(json_at(side, "properties.tactical_summary.type")),
               "summary type");
         const char *sc[2] = {"influencing_effectiveness_score", "tactic_effectiveness_score"};
         for (int j = 0; j < 2; j++) {
             snprintf(path, sizeof path, "properties.%s", sc[j]);
-            json_t *v = at(side, path);
-            STREQ("integer", json_string_value(at(v, "type")), sc[j]);
-            CHECK(json_integer_value(at(v, "minimum")) == 1 &&
-                      json_integer_value(at(v, "maximum")) == 10,
+            json_t *v = json_at(side, path);
+            CHECK_STR("integer", json_string_value(json_at(v, "type")), sc[j]);
+            CHECK(json_integer_value(json_at(v, "minimum")) == 1 &&
+                      json_integer_value(json_at(v, "maximum")) == 10,
                   "%s.%s range 1..10", sides[k], sc[j]);
         }
     }
@@ -183,7 +166,7 @@ static void test_extraction(void)
         char *msg = move_ok(car, texts[k], &mv, what[k]);
         CHECK(mv.action == NS_ACT_OFFER, "%s: action", what[k]);
         CHECK(mv.value[0] == 12000, "%s: price %g", what[k], mv.value[0]);
-        STREQ("How about 12000?", msg, what[k]);
+        CHECK_STR("How about 12000?", msg, what[k]);
         CHECK(mv.text == msg, "%s: mv.text points at the message", what[k]);
         free(msg);
     }
@@ -266,7 +249,7 @@ static void test_move_values(void)
                   &mv, "supplier extremes");
     CHECK(mv.value[idx(supply, "payment_terms")] == 0, "UPFRONT matches upfront");
     CHECK(mv.value[idx(supply, "unit_price")] == 16, "unit_price 16");
-    STREQ("", msg, "empty message allowed");
+    CHECK_STR("", msg, "empty message allowed");
     free(msg);
 
     move_bad(supply,
@@ -294,7 +277,7 @@ static void test_move_actions(void)
     char *msg;
     msg = move_ok(car, "{\"message\":\"Deal.\",\"action\":\"accept\"}", &mv, "accept, no offer");
     CHECK(mv.action == NS_ACT_ACCEPT, "accept");
-    STREQ("Deal.", msg, "accept message");
+    CHECK_STR("Deal.", msg, "accept message");
     free(msg);
     msg = move_ok(car, "{\"message\":\"Bye.\",\"action\":\"walk_away\",\"offer\":\"none\"}", &mv,
                   "walk_away, junk offer");
@@ -357,8 +340,8 @@ static void test_judgement(void)
     char problem[256] = "unset";
     CHECK(ns_reply_parse_judgement(judge_ok, &j, problem, sizeof problem) == NS_OK,
           "valid judgement: %s", problem);
-    STREQ("The buyer anchored low and conceded slowly.", j.side[NS_BUYER].summary, "buyer");
-    STREQ("The seller gave ground early.", j.side[NS_SELLER].summary, "seller");
+    CHECK_STR("The buyer anchored low and conceded slowly.", j.side[NS_BUYER].summary, "buyer");
+    CHECK_STR("The seller gave ground early.", j.side[NS_SELLER].summary, "seller");
     CHECK(j.side[NS_BUYER].influencing == 7 && j.side[NS_BUYER].tactic == 8,
           "buyer scores %d %d", j.side[NS_BUYER].influencing, j.side[NS_BUYER].tactic);
     CHECK(j.side[NS_SELLER].influencing == 4 && j.side[NS_SELLER].tactic == 10,
@@ -427,12 +410,12 @@ static void test_judgement(void)
 static void test_repair(void)
 {
     char *r = ns_reply_repair_text("missing issue 'warranty'");
-    STREQ("Your previous reply was invalid: missing issue 'warranty'. Reply again with only a "
+    CHECK_STR("Your previous reply was invalid: missing issue 'warranty'. Reply again with only a "
           "JSON object following the schema.",
           r, "repair text");
     free(r);
     r = ns_reply_repair_text("reply is not a JSON object.");
-    STREQ("Your previous reply was invalid: reply is not a JSON object. Reply again with only "
+    CHECK_STR("Your previous reply was invalid: reply is not a JSON object. Reply again with only "
           "a JSON object following the schema.",
           r, "no double full stop");
     free(r);

@@ -36,12 +36,6 @@
         uint64_t e_ = (exp), a_ = (act);                                           \
         CHECK(e_ == a_, "%s: expected %" PRIu64 ", got %" PRIu64, (what), e_, a_); \
     } while (0)
-#define CHECK_STR(exp, act, what)                                                  \
-    do {                                                                           \
-        const char *e_ = (exp), *a_ = (act);                                       \
-        CHECK(a_ && strcmp(e_, a_) == 0, "%s: expected '%s', got '%s'", (what),    \
-              e_, a_ ? a_ : "(null)");                                             \
-    } while (0)
 #define CHECK_DBL(exp, act, what)                                                  \
     do {                                                                           \
         double e_ = (exp), a_ = (act);                                             \

@@ -18,38 +18,13 @@
 #include "ns_wire.h"
 
 #include "ns_test.h"
+#include "ns_test_json.h"
 
 #define KEY "sk-TEST-0123456789abcdef"
 
-#define STREQ(expected, actual, what)                                                 \
-    do {                                                                              \
-        const char *e_ = (expected), *a_ = (actual);                                  \
-        CHECK(a_ && strcmp(e_, a_) == 0, "%s: expected \"%s\", got \"%s\"", (what), e_, \
-              a_ ? a_ : "(null)");                                                    \
-    } while (0)
-
-/* The value at a dotted path ("a.b.0.c"; numbers index arrays), or NULL. */
-static json_t *at(json_t *root, const char *path)
-{
-    char buf[256];
-    snprintf(buf, sizeof buf, "%s", path);
-    json_t *v = root;
-    for (char *save = NULL, *tok = strtok_r(buf, ".", &save); tok && v;
-         tok = strtok_r(NULL, ".", &save)) {
-        if (json_is_array(v)) {
-            char *end;
-            long i = strtol(tok, &end, 10);
-            v = *end ? NULL : json_array_get(v, (size_t)i);
-        } else {
-            v = json_object_get(v, tok);
-        }
-    }
-    return v;
-}
-
 static const char *str_at(json_t *root, const char *path)
 {
-    return json_string_value(at(root, path));
+    return json_string_value(json_at(root, path));
 }
 
 /* 1 when any object in the tree has key `key`. */
@@ -131,8 +106,8 @@ static json_t *build_checked(ns_provider p, const char *base, const ns_chat *c,
     CHECK_ST(st, NS_OK, err);
     if (st != NS_OK)
         return NULL;
-    STREQ(want_url, r->url, "url");
-    STREQ(want_key_hdr, r->headers[0], "key header");
+    CHECK_STR(want_url, r->url, "url");
+    CHECK_STR(want_key_hdr, r->headers[0], "key header");
     CHECK(strstr(r->url, KEY) == NULL, "%s: key in URL", ns_provider_names[p]);
     CHECK(strstr(r->url, "key=") == NULL, "%s: key parameter in URL", ns_provider_names[p]);
     CHECK(strstr(r->body, KEY) == NULL, "%s: key in body", ns_provider_names[p]);
@@ -159,9 +134,9 @@ static void test_names(void)
     CHECK(ns_provider_find("openai-compatible") == NS_PROVIDER_OPENAI_COMPATIBLE, "compat");
     CHECK(ns_provider_find("mistral") == -1, "unknown provider found");
     CHECK(ns_provider_find(NULL) == -1, "NULL provider found");
-    STREQ("https://api.openai.com/v1", ns_provider_default_base(NS_PROVIDER_OPENAI), "base");
-    STREQ("https://api.anthropic.com", ns_provider_default_base(NS_PROVIDER_ANTHROPIC), "base");
-    STREQ("https://generativelanguage.googleapis.com",
+    CHECK_STR("https://api.openai.com/v1", ns_provider_default_base(NS_PROVIDER_OPENAI), "base");
+    CHECK_STR("https://api.anthropic.com", ns_provider_default_base(NS_PROVIDER_ANTHROPIC), "base");
+    CHECK_STR("https://generativelanguage.googleapis.com",
           ns_provider_default_base(NS_PROVIDER_GEMINI), "base");
     CHECK(ns_provider_default_base(NS_PROVIDER_OPENAI_COMPATIBLE) == NULL, "compat base");
 }
@@ -175,24 +150,24 @@ static void test_openai(void)
                               "https://api.openai.com/v1/chat/completions",
                               "Authorization: Bearer " KEY);
     if (b) {
-        STREQ("test-model-1", str_at(b, "model"), "model");
-        CHECK(json_array_size(at(b, "messages")) == 4, "4 messages (system + 3)");
-        STREQ("system", str_at(b, "messages.0.role"), "role 0");
-        STREQ(c.system, str_at(b, "messages.0.content"), "system content");
-        STREQ("user", str_at(b, "messages.1.role"), "role 1");
-        STREQ("assistant", str_at(b, "messages.2.role"), "role 2");
-        STREQ("user", str_at(b, "messages.3.role"), "role 3");
-        STREQ(convo[2].text, str_at(b, "messages.3.content"), "content 3");
-        STREQ("json_schema", str_at(b, "response_format.type"), "response_format.type");
-        STREQ("negotiation_move", str_at(b, "response_format.json_schema.name"), "name");
-        CHECK(json_is_true(at(b, "response_format.json_schema.strict")), "strict");
-        CHECK(json_equal(at(b, "response_format.json_schema.schema"), schema),
+        CHECK_STR("test-model-1", str_at(b, "model"), "model");
+        CHECK(json_array_size(json_at(b, "messages")) == 4, "4 messages (system + 3)");
+        CHECK_STR("system", str_at(b, "messages.0.role"), "role 0");
+        CHECK_STR(c.system, str_at(b, "messages.0.content"), "system content");
+        CHECK_STR("user", str_at(b, "messages.1.role"), "role 1");
+        CHECK_STR("assistant", str_at(b, "messages.2.role"), "role 2");
+        CHECK_STR("user", str_at(b, "messages.3.role"), "role 3");
+        CHECK_STR(convo[2].text, str_at(b, "messages.3.content"), "content 3");
+        CHECK_STR("json_schema", str_at(b, "response_format.type"), "response_format.type");
+        CHECK_STR("negotiation_move", str_at(b, "response_format.json_schema.name"), "name");
+        CHECK(json_is_true(json_at(b, "response_format.json_schema.strict")), "strict");
+        CHECK(json_equal(json_at(b, "response_format.json_schema.schema"), schema),
               "schema sent unchanged");
-        CHECK(json_integer_value(at(b, "max_completion_tokens")) == 1024,
+        CHECK(json_integer_value(json_at(b, "max_completion_tokens")) == 1024,
               "max_completion_tokens default 1024");
-        CHECK(at(b, "max_tokens") == NULL, "openai must not send the deprecated max_tokens");
-        CHECK(json_is_real(at(b, "temperature")) &&
-                  fabs(json_real_value(at(b, "temperature")) - 0.7) < 1e-12,
+        CHECK(json_at(b, "max_tokens") == NULL, "openai must not send the deprecated max_tokens");
+        CHECK(json_is_real(json_at(b, "temperature")) &&
+                  fabs(json_real_value(json_at(b, "temperature")) - 0.7) < 1e-12,
               "temperature");
         CHECK(strstr(r.body, "\"temperature\":0.7") != NULL, "temperature dumped as 0.7: %s",
               r.body);
@@ -207,9 +182,9 @@ static void test_openai(void)
     b = build_checked(NS_PROVIDER_OPENAI_COMPATIBLE, "http://127.0.0.1:8080/v1/", &c, &r,
                       "http://127.0.0.1:8080/v1/chat/completions", "Authorization: Bearer " KEY);
     if (b) {
-        CHECK(json_integer_value(at(b, "max_tokens")) == 300, "compat max_tokens");
-        CHECK(at(b, "max_completion_tokens") == NULL, "compat: no max_completion_tokens");
-        CHECK(at(b, "temperature") == NULL, "temperature < 0 must be left out");
+        CHECK(json_integer_value(json_at(b, "max_tokens")) == 300, "compat max_tokens");
+        CHECK(json_at(b, "max_completion_tokens") == NULL, "compat: no max_completion_tokens");
+        CHECK(json_at(b, "temperature") == NULL, "temperature < 0 must be left out");
         json_decref(b);
     }
     ns_wire_request_free(&r);
@@ -220,8 +195,8 @@ static void test_openai(void)
     b = build_checked(NS_PROVIDER_OPENAI, NULL, &c, &r,
                       "https://api.openai.com/v1/chat/completions", "Authorization: Bearer " KEY);
     if (b) {
-        CHECK(at(b, "response_format") == NULL, "no schema: no response_format");
-        STREQ("user", str_at(b, "messages.0.role"), "no system message");
+        CHECK(json_at(b, "response_format") == NULL, "no schema: no response_format");
+        CHECK_STR("user", str_at(b, "messages.0.role"), "no system message");
         json_decref(b);
     }
     ns_wire_request_free(&r);
@@ -237,22 +212,22 @@ static void test_anthropic(void)
     json_t *b = build_checked(NS_PROVIDER_ANTHROPIC, "https://api.anthropic.com/", &c, &r,
                               "https://api.anthropic.com/v1/messages", "x-api-key: " KEY);
     if (b) {
-        STREQ("anthropic-version: 2023-06-01", r.headers[2], "version header");
+        CHECK_STR("anthropic-version: 2023-06-01", r.headers[2], "version header");
         CHECK(r.headers[3] == NULL, "headers NULL-terminated");
-        STREQ("test-model-1", str_at(b, "model"), "model");
-        STREQ(c.system, str_at(b, "system"), "system at top level");
-        CHECK(json_array_size(at(b, "messages")) == 3, "3 messages, system not among them");
-        STREQ("user", str_at(b, "messages.0.role"), "role 0");
-        STREQ("assistant", str_at(b, "messages.1.role"), "role 1");
-        STREQ(convo[1].text, str_at(b, "messages.1.content"), "content 1");
-        CHECK(json_integer_value(at(b, "max_tokens")) == 512, "max_tokens");
-        CHECK(json_array_size(at(b, "tools")) == 1, "one tool");
-        STREQ("negotiation_move", str_at(b, "tools.0.name"), "tool name");
-        CHECK(json_is_string(at(b, "tools.0.description")), "tool description");
-        CHECK(json_equal(at(b, "tools.0.input_schema"), schema), "input_schema");
-        STREQ("tool", str_at(b, "tool_choice.type"), "tool_choice.type");
-        STREQ("negotiation_move", str_at(b, "tool_choice.name"), "tool_choice.name");
-        CHECK(fabs(json_real_value(at(b, "temperature")) - 0.7) < 1e-12, "temperature");
+        CHECK_STR("test-model-1", str_at(b, "model"), "model");
+        CHECK_STR(c.system, str_at(b, "system"), "system at top level");
+        CHECK(json_array_size(json_at(b, "messages")) == 3, "3 messages, system not among them");
+        CHECK_STR("user", str_at(b, "messages.0.role"), "role 0");
+        CHECK_STR("assistant", str_at(b, "messages.1.role"), "role 1");
+        CHECK_STR(convo[1].text, str_at(b, "messages.1.content"), "content 1");
+        CHECK(json_integer_value(json_at(b, "max_tokens")) == 512, "max_tokens");
+        CHECK(json_array_size(json_at(b, "tools")) == 1, "one tool");
+        CHECK_STR("negotiation_move", str_at(b, "tools.0.name"), "tool name");
+        CHECK(json_is_string(json_at(b, "tools.0.description")), "tool description");
+        CHECK(json_equal(json_at(b, "tools.0.input_schema"), schema), "input_schema");
+        CHECK_STR("tool", str_at(b, "tool_choice.type"), "tool_choice.type");
+        CHECK_STR("negotiation_move", str_at(b, "tool_choice.name"), "tool_choice.name");
+        CHECK(fabs(json_real_value(json_at(b, "temperature")) - 0.7) < 1e-12, "temperature");
         json_decref(b);
     }
     ns_wire_request_free(&r);
@@ -260,8 +235,8 @@ static void test_anthropic(void)
     /* no key: no key header; the others stay */
     ns_error err = {0};
     CHECK_ST(ns_wire_build(NS_PROVIDER_ANTHROPIC, NULL, "", &c, &r, &err), NS_OK, err);
-    STREQ("Content-Type: application/json", r.headers[0], "no key: headers[0]");
-    STREQ("anthropic-version: 2023-06-01", r.headers[1], "no key: headers[1]");
+    CHECK_STR("Content-Type: application/json", r.headers[0], "no key: headers[0]");
+    CHECK_STR("anthropic-version: 2023-06-01", r.headers[1], "no key: headers[1]");
     CHECK(r.headers[2] == NULL, "no key: two headers");
     ns_wire_request_free(&r);
     json_decref(schema);
@@ -278,38 +253,38 @@ static void test_gemini(void)
         "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.0-flash:generateContent",
         "x-goog-api-key: " KEY);
     if (b) {
-        CHECK(at(b, "model") == NULL, "gemini: model is in the URL, not the body");
-        STREQ(c.system, str_at(b, "systemInstruction.parts.0.text"), "systemInstruction");
-        CHECK(json_array_size(at(b, "contents")) == 3, "3 contents");
-        STREQ("user", str_at(b, "contents.0.role"), "role 0");
-        STREQ("model", str_at(b, "contents.1.role"), "assistant is 'model'");
-        STREQ(convo[2].text, str_at(b, "contents.2.parts.0.text"), "text 2");
-        STREQ("application/json", str_at(b, "generationConfig.responseMimeType"), "mime");
-        CHECK(json_integer_value(at(b, "generationConfig.maxOutputTokens")) == 1024,
+        CHECK(json_at(b, "model") == NULL, "gemini: model is in the URL, not the body");
+        CHECK_STR(c.system, str_at(b, "systemInstruction.parts.0.text"), "systemInstruction");
+        CHECK(json_array_size(json_at(b, "contents")) == 3, "3 contents");
+        CHECK_STR("user", str_at(b, "contents.0.role"), "role 0");
+        CHECK_STR("model", str_at(b, "contents.1.role"), "assistant is 'model'");
+        CHECK_STR(convo[2].text, str_at(b, "contents.2.parts.0.text"), "text 2");
+        CHECK_STR("application/json", str_at(b, "generationConfig.responseMimeType"), "mime");
+        CHECK(json_integer_value(json_at(b, "generationConfig.maxOutputTokens")) == 1024,
               "maxOutputTokens");
-        CHECK(fabs(json_real_value(at(b, "generationConfig.temperature")) - 0.7) < 1e-12,
+        CHECK(fabs(json_real_value(json_at(b, "generationConfig.temperature")) - 0.7) < 1e-12,
               "temperature");
-        json_t *rs = at(b, "generationConfig.responseSchema");
+        json_t *rs = json_at(b, "generationConfig.responseSchema");
         CHECK(!has_key_anywhere(rs, "additionalProperties"),
               "responseSchema must not hold additionalProperties");
-        STREQ("OBJECT", str_at(rs, "type"), "schema type");
-        STREQ("OBJECT", str_at(rs, "properties.offer.type"), "offer type");
-        STREQ("NUMBER", str_at(rs, "properties.offer.properties.price.type"), "price type");
-        CHECK(json_real_value(at(rs, "properties.offer.properties.price.maximum")) == 16000.0,
+        CHECK_STR("OBJECT", str_at(rs, "type"), "schema type");
+        CHECK_STR("OBJECT", str_at(rs, "properties.offer.type"), "offer type");
+        CHECK_STR("NUMBER", str_at(rs, "properties.offer.properties.price.type"), "price type");
+        CHECK(json_real_value(json_at(rs, "properties.offer.properties.price.maximum")) == 16000.0,
               "maximum kept");
-        CHECK(json_equal(at(rs, "properties.action.enum"),
-                         at(schema, "properties.action.enum")),
+        CHECK(json_equal(json_at(rs, "properties.action.enum"),
+                         json_at(schema, "properties.action.enum")),
               "enum kept");
-        CHECK(json_equal(at(rs, "required"), at(schema, "required")), "required kept");
-        STREQ("enum", str_at(rs, "properties.action.format"), "string enum has format enum");
-        CHECK(at(rs, "properties.message.format") == NULL, "no format on a plain string");
+        CHECK(json_equal(json_at(rs, "required"), json_at(schema, "required")), "required kept");
+        CHECK_STR("enum", str_at(rs, "properties.action.format"), "string enum has format enum");
+        CHECK(json_at(rs, "properties.message.format") == NULL, "no format on a plain string");
         /* ["string", "null"] becomes STRING + nullable */
-        STREQ("STRING", str_at(rs, "properties.note.type"), "note type");
-        CHECK(json_is_true(at(rs, "properties.note.nullable")), "note nullable");
-        CHECK(at(rs, "properties.note.format") == NULL, "format email dropped for Gemini");
+        CHECK_STR("STRING", str_at(rs, "properties.note.type"), "note type");
+        CHECK(json_is_true(json_at(rs, "properties.note.nullable")), "note nullable");
+        CHECK(json_at(rs, "properties.note.format") == NULL, "format email dropped for Gemini");
         /* the schema's own order, not Gemini's alphabetical default */
         json_t *order = json_pack("[ssss]", "message", "action", "offer", "note");
-        CHECK(json_equal(at(rs, "propertyOrdering"), order), "propertyOrdering");
+        CHECK(json_equal(json_at(rs, "propertyOrdering"), order), "propertyOrdering");
         json_decref(order);
         json_decref(b);
     }
@@ -386,10 +361,10 @@ static void test_parse_openai(void)
         "\"usage\":{\"prompt_tokens\":412,\"completion_tokens\":37,\"total_tokens\":449,"
         "\"prompt_tokens_details\":{\"cached_tokens\":0}},\"system_fingerprint\":\"fp_1\"}";
     CHECK_ST(parse(NS_PROVIDER_OPENAI, ok, &rep, &err), NS_OK, err);
-    STREQ("{\"message\":\"Deal?\",\"action\":\"accept\"}", rep.text, "openai text");
+    CHECK_STR("{\"message\":\"Deal?\",\"action\":\"accept\"}", rep.text, "openai text");
     CHECK(rep.input_tokens == 412 && rep.output_tokens == 37, "usage %ld %ld",
           rep.input_tokens, rep.output_tokens);
-    STREQ("stop", rep.finish, "finish");
+    CHECK_STR("stop", rep.finish, "finish");
     ns_wire_reply_free(&rep);
 
     /* no usage block */
@@ -410,7 +385,7 @@ static void test_parse_openai(void)
                    "\"finish_reason\":\"tool_calls\"}]}",
                    &rep, &err),
              NS_OK, err);
-    STREQ("{\"action\":\"walk_away\"}", rep.text, "tool call arguments");
+    CHECK_STR("{\"action\":\"walk_away\"}", rep.text, "tool call arguments");
     ns_wire_reply_free(&rep);
 
     /* cut off: an error, but the usage is still read for charging */
@@ -481,7 +456,7 @@ static void test_parse_anthropic(void)
     json_decref(want);
     CHECK(rep.input_tokens == 733 && rep.output_tokens == 61, "usage %ld %ld",
           rep.input_tokens, rep.output_tokens);
-    STREQ("tool_use", rep.finish, "stop_reason");
+    CHECK_STR("tool_use", rep.finish, "stop_reason");
     ns_wire_reply_free(&rep);
 
     CHECK_ST(parse(NS_PROVIDER_ANTHROPIC,
@@ -490,7 +465,7 @@ static void test_parse_anthropic(void)
                    "\"usage\":{\"input_tokens\":5,\"output_tokens\":3}}",
                    &rep, &err),
              NS_OK, err);
-    STREQ("{\"a\":1}", rep.text, "text blocks joined");
+    CHECK_STR("{\"a\":1}", rep.text, "text blocks joined");
     ns_wire_reply_free(&rep);
 
     CHECK_ST(parse(NS_PROVIDER_ANTHROPIC,
@@ -528,10 +503,10 @@ static void test_parse_gemini(void)
         "288,\"candidatesTokenCount\":19,\"totalTokenCount\":307},\"modelVersion\":"
         "\"gemini-2.0-flash\",\"responseId\":\"r1\"}";
     CHECK_ST(parse(NS_PROVIDER_GEMINI, ok, &rep, &err), NS_OK, err);
-    STREQ("{\"message\": \"ok\", \"action\": \"accept\"}", rep.text, "parts joined");
+    CHECK_STR("{\"message\": \"ok\", \"action\": \"accept\"}", rep.text, "parts joined");
     CHECK(rep.input_tokens == 288 && rep.output_tokens == 19, "usage %ld %ld",
           rep.input_tokens, rep.output_tokens);
-    STREQ("STOP", rep.finish, "finishReason");
+    CHECK_STR("STOP", rep.finish, "finishReason");
     ns_wire_reply_free(&rep);
 
     /* a thinking model: the thought part is not the answer, its tokens
@@ -543,7 +518,7 @@ static void test_parse_gemini(void)
                    "\"candidatesTokenCount\":2,\"thoughtsTokenCount\":50}}",
                    &rep, &err),
              NS_OK, err);
-    STREQ("{}", rep.text, "thought skipped");
+    CHECK_STR("{}", rep.text, "thought skipped");
     CHECK(rep.output_tokens == 52, "thoughts counted as output: %ld", rep.output_tokens);
     ns_wire_reply_free(&rep);
 
@@ -616,15 +591,15 @@ static void test_error_message(void)
 
     char out[64];
     ns_wire_error_message(NS_PROVIDER_OPENAI, "", 0, out, sizeof out);
-    STREQ("", out, "empty body");
+    CHECK_STR("", out, "empty body");
     ns_wire_error_message(NS_PROVIDER_OPENAI, "{\"ok\":true}", 11, out, sizeof out);
-    STREQ("", out, "JSON without an error");
+    CHECK_STR("", out, "JSON without an error");
 
     /* cut to size on a UTF-8 boundary: 7 bytes of room, 2-byte letters */
     char small[8];
     const char *body = "{\"error\":{\"message\":\"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\"}}";
     ns_wire_error_message(NS_PROVIDER_OPENAI, body, strlen(body), small, sizeof small);
-    STREQ("\xc3\xa9\xc3\xa9\xc3\xa9", small, "UTF-8 cut");
+    CHECK_STR("\xc3\xa9\xc3\xa9\xc3\xa9", small, "UTF-8 cut");
 }
 
 int main(void)
