@@ -157,7 +157,7 @@ ns_status ns_stats_bh_qvalues(const double *p, size_t m, double *q,
 
 /* Percentile bootstrap interval of the mean (Efron & Tibshirani, An
  * Introduction to the Bootstrap, 1993, ch. 13): draw `resamples` samples
- * of size n with replacement from x (gsl_rng_mt19937 seeded with `seed`,
+ * of size n with replacement from x (gsl_rng_taus2 seeded with `seed`,
  * indices from gsl_rng_uniform_int), take each one's mean, sort them
  * (gsl_sort) and return the (1-level)/2 and 1-(1-level)/2 quantiles
  * (gsl_stats_quantile_from_sorted_data, linear interpolation between order
