@@ -166,9 +166,9 @@ static json_t *openai_body(ns_provider p, const ns_chat *c)
     if (c->schema)
         json_object_set_new(
             body, "response_format",
-            json_pack("{s:s, s:{s:s, s:b, s:o}}", "type", "json_schema", "json_schema",
+            json_pack("{s:s, s:{s:s, s:b, s:O}}", "type", "json_schema", "json_schema",
                       "name", schema_name_of(c), "strict", 1, "schema",
-                      json_deep_copy(c->schema)));
+                      (json_t *)c->schema)); /* shared, never changed: no copy */
     return body;
 }
 
@@ -193,9 +193,9 @@ static json_t *anthropic_body(const ns_chat *c)
         const char *name = schema_name_of(c);
         json_object_set_new(
             body, "tools",
-            json_pack("[{s:s, s:s, s:o}]", "name", name, "description",
+            json_pack("[{s:s, s:s, s:O}]", "name", name, "description",
                       "Give your answer by calling this tool; its input is the answer.",
-                      "input_schema", json_deep_copy(c->schema)));
+                      "input_schema", (json_t *)c->schema)); /* shared, as above */
         json_object_set_new(body, "tool_choice",
                             json_pack("{s:s, s:s}", "type", "tool", "name", name));
     }
