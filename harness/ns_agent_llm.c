@@ -106,6 +106,22 @@ void ns_llm_host_finish(ns_llm_host *h)
     ns_llm_host_row(h)->latency_ms = h->latency_n ? h->latency_sum_ms / h->latency_n : NAN;
 }
 
+/* The chat of a request: the turn prompt, and for a repair the invalid
+ * answer and what was wrong with it (*repair, to be freed by the caller).
+ * Returns the message count. */
+static size_t build_chat(ns_chat_message msg[3], const char *turn, const char *answer,
+                         const char *problem, char **repair)
+{
+    msg[0] = (ns_chat_message){NS_ROLE_USER, turn};
+    *repair = NULL;
+    if (!problem)
+        return 1;
+    msg[1] = (ns_chat_message){NS_ROLE_ASSISTANT, answer ? answer : ""};
+    *repair = ns_reply_repair_text(problem);
+    msg[2] = (ns_chat_message){NS_ROLE_USER, *repair};
+    return 3;
+}
+
 /* ---- moves ----------------------------------------------------------------------- */
 
 static int on_move(void *user, const ns_llm_answer *ans);
@@ -124,14 +140,8 @@ static ns_status ask_move(llm_agent *a, ns_llm_host *h, const char *problem, ns_
         free(turn);
         return st;
     }
-    ns_chat_message msg[3] = {{NS_ROLE_USER, turn}};
-    size_t n = 1;
-    if (problem) {
-        msg[1] = (ns_chat_message){NS_ROLE_ASSISTANT, a->answer ? a->answer : ""};
-        repair = ns_reply_repair_text(problem);
-        msg[2] = (ns_chat_message){NS_ROLE_USER, repair};
-        n = 3;
-    }
+    ns_chat_message msg[3];
+    size_t n = build_chat(msg, turn, a->answer, problem, &repair);
     const ns_side_setup *ss = &a->neg->job->side[a->side];
     ns_llm_call call = {
         .model = ss->llm,
@@ -295,15 +305,9 @@ static int on_judgement(void *user, const ns_llm_answer *ans);
 static ns_status judge_send(judge_call *j, const char *problem, ns_error *err)
 {
     const ns_llm_config *cfg = ns_llm_config_of(j->h->llm);
-    ns_chat_message msg[3] = {{NS_ROLE_USER, j->turn}};
-    size_t n = 1;
-    char *repair = NULL;
-    if (problem) {
-        msg[1] = (ns_chat_message){NS_ROLE_ASSISTANT, j->answer};
-        repair = ns_reply_repair_text(problem);
-        msg[2] = (ns_chat_message){NS_ROLE_USER, repair};
-        n = 3;
-    }
+    ns_chat_message msg[3];
+    char *repair;
+    size_t n = build_chat(msg, j->turn, j->answer, problem, &repair);
     ns_llm_call call = {
         .model = &cfg->judge,
         .system = j->system,

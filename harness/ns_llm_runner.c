@@ -58,6 +58,8 @@ typedef struct loop {
     /* open jobs */
     open_job *jobs;
     size_t n_jobs_cap, n_open;
+    open_job **idle;            /* stack of the jobs not in use */
+    size_t n_idle;
     open_job *run_head;
     /* blocks in production: ring of n_slots entries by b % n_slots */
     pblock *pb;
@@ -107,27 +109,6 @@ static void mini_put(loop *L, ns_block *b)
     L->spare[L->n_spare++] = b;
 }
 
-/* Appends src's rows to dst, moving its texts into dst's arena. */
-static void block_append(ns_block *dst, const ns_block *src)
-{
-    uint32_t base = (uint32_t)dst->arena_len;
-    if (src->arena_len)
-        ns_block_add_text(dst, src->arena, src->arena_len);
-    for (size_t k = 0; k < src->n_jobs; k++) {
-        size_t j = ns_block_add_job(dst);
-        dst->jobs[j] = src->jobs[k];
-        dst->outcomes[j] = src->outcomes[k];
-        dst->llm_jobs[j] = src->llm_jobs[k];
-        for (int s = 0; s < 2; s++)
-            dst->llm_jobs[j].summary_off[s] += base;
-    }
-    for (size_t k = 0; k < src->n_turns; k++) {
-        size_t t = ns_block_add_turn(dst);
-        dst->turns[t] = src->turns[k];
-        dst->llm_turns[t] = src->llm_turns[k];
-        dst->llm_turns[t].text_off += base;
-    }
-}
 
 /* ---- blocks in production ------------------------------------------------ */
 
@@ -148,7 +129,7 @@ static void release_complete(loop *L)
             return;
         for (uint64_t k = 0; k < p->end - p->first; k++)
             if (p->done[k]) {
-                block_append(p->out, p->done[k]);
+                ns_block_append(p->out, p->done[k]);
                 mini_put(L, p->done[k]);
                 p->done[k] = NULL;
             }
@@ -228,6 +209,7 @@ static void finish_job(loop *L, open_job *oj)
     }
     oj->mini = NULL;
     oj->in_use = 0;
+    L->idle[L->n_idle++] = oj;
     L->n_open--;
     release_complete(L);
 }
@@ -253,13 +235,6 @@ static void advance(loop *L, open_job *oj)
     finish_job(L, oj);
 }
 
-static open_job *free_job(loop *L)
-{
-    for (size_t i = 0; i < L->n_jobs_cap; i++)
-        if (!L->jobs[i].in_use)
-            return &L->jobs[i];
-    return NULL;
-}
 
 static ns_status open_job_start(loop *L, pblock *p, uint64_t id, open_job *oj)
 {
@@ -300,7 +275,8 @@ static ns_status open_jobs(loop *L)
             release_complete(L); /* a block of filtered ids completes at once */
             continue;
         }
-        ns_status st = open_job_start(L, p, id, free_job(L));
+        /* n_open < n_jobs_cap, so a job is idle */
+        ns_status st = open_job_start(L, p, id, L->idle[--L->n_idle]);
         if (st)
             return st;
     }
@@ -343,6 +319,7 @@ static void loop_free(loop *L)
         }
     }
     free(L->jobs);
+    free(L->idle);
     for (uint64_t k = 0; k < L->n_slots; k++)
         free(L->pb[k].done);
     free(L->pb);
@@ -370,6 +347,9 @@ ns_status ns_llm_produce(const ns_spec *spec, ns_llm *llm, const ns_block_sink *
     L.err = err;
     L.n_jobs_cap = (size_t)L.cfg->max_open;
     L.jobs = ns_xcalloc(L.n_jobs_cap, sizeof *L.jobs);
+    L.idle = ns_xmalloc(L.n_jobs_cap * sizeof *L.idle);
+    for (size_t i = 0; i < L.n_jobs_cap; i++)
+        L.idle[L.n_idle++] = &L.jobs[L.n_jobs_cap - 1 - i]; /* jobs[0] on top */
     /* enough blocks in production to keep max_open jobs open */
     L.n_slots = (uint64_t)L.cfg->max_open / sink->block_size + 2;
     L.pb = ns_xcalloc(L.n_slots, sizeof *L.pb);
@@ -378,12 +358,7 @@ ns_status ns_llm_produce(const ns_spec *spec, ns_llm *llm, const ns_block_sink *
     L.lowest = L.next_block = sink->first_block;
     L.end_block = sink->first_block + sink->n_blocks;
 
-    uint64_t planned = 0;
-    for (uint64_t id = sink->begin; id < sink->end && planned < UINT64_MAX; id++) {
-        ns_job j;
-        planned += (uint64_t)ns_spec_job(spec, id, &j);
-    }
-    ns_progress *bar = ns_progress_create(planned, quiet);
+    ns_progress *bar = ns_progress_create(sink->jobs, quiet);
     double last_commit = ns_now(), last_note = 0;
     ns_status st = NS_OK;
     for (;;) {

@@ -41,6 +41,7 @@ typedef struct ns_block_sink {
     int (*writer_stopped)(void *ctx);
     uint64_t first_block, n_blocks, block_size;
     uint64_t begin, end;       /* grid range of this session */
+    uint64_t jobs;             /* jobs in that range (after filters) */
 } ns_block_sink;
 
 typedef struct ns_llm_run_stats {

@@ -115,6 +115,28 @@ size_t ns_block_add_turn(ns_block *b)
     return b->has_llm ? zero_llm_turn(b, k) : k;
 }
 
+void ns_block_append(ns_block *dst, const ns_block *src)
+{
+    assert(dst->has_llm && src->has_llm);
+    uint32_t base = (uint32_t)dst->arena_len;
+    if (src->arena_len)
+        ns_block_add_text(dst, src->arena, src->arena_len);
+    for (size_t k = 0; k < src->n_jobs; k++) {
+        size_t j = ns_block_add_job(dst);
+        dst->jobs[j] = src->jobs[k];
+        dst->outcomes[j] = src->outcomes[k];
+        dst->llm_jobs[j] = src->llm_jobs[k];
+        for (int s = 0; s < 2; s++)
+            dst->llm_jobs[j].summary_off[s] += base;
+    }
+    for (size_t k = 0; k < src->n_turns; k++) {
+        size_t t = ns_block_add_turn(dst);
+        dst->turns[t] = src->turns[k];
+        dst->llm_turns[t] = src->llm_turns[k];
+        dst->llm_turns[t].text_off += base;
+    }
+}
+
 void ns_block_trim_arena(ns_block *b, size_t cap)
 {
     if (b->arena_cap > cap && b->arena_len <= cap) {

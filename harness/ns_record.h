@@ -147,6 +147,10 @@ size_t ns_block_add_turn(ns_block *b);
 /* Makes room for at least this many jobs, turns and arena bytes at once
  * (a block for one negotiation needs far less than the defaults). */
 void ns_block_reserve(ns_block *b, size_t jobs, size_t turns, size_t text_bytes);
+/* Appends every row of LLM block src to LLM block dst in order, moving
+ * src's arena texts over and shifting their offsets (texts of LLM blocks
+ * live in the arena, so no texts[] rows are copied). */
+void ns_block_append(ns_block *dst, const ns_block *src);
 /* Gives back arena memory beyond cap bytes when what it holds fits (a
  * reused block that once held an unusually long text). */
 void ns_block_trim_arena(ns_block *b, size_t cap);

@@ -277,6 +277,13 @@ static int sink_writer_stopped(void *ctx)
     return done;
 }
 
+/* Jobs this session will run: what is left of the grid, or --limit. */
+static uint64_t session_jobs(const run *r)
+{
+    uint64_t left = r->progress.jobs_planned - r->progress.jobs_done;
+    return r->opt->limit && r->opt->limit < left ? r->opt->limit : left;
+}
+
 static ns_status run_llm(run *r, ns_error *err)
 {
     ns_block_sink sink = {
@@ -289,6 +296,7 @@ static ns_status run_llm(run *r, ns_error *err)
         .block_size = r->block_size,
         .begin = r->begin,
         .end = r->end,
+        .jobs = session_jobs(r),
     };
     ns_status st = ns_llm_produce(r->spec, r->llm, &sink, &stop_requested, r->opt->quiet,
                                   &r->llm_stats, err);
